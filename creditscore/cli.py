@@ -1,0 +1,146 @@
+"""The ``creditscore`` command line (Typer).
+
+Commands are thin: they parse arguments, call the library and print. Errors of the
+library's family are shown as one red line and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from creditscore.errors import CreditScoreError
+from creditscore.schema import KINDS, get_kind
+from creditscore.settings import get_settings
+from creditscore.store import IngestReport, Store, ingest_file
+from creditscore.store.ingest import expected_rows
+
+app = typer.Typer(help="Credit grades for small firms and rural households from public credit records.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The credit information store.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn the library's errors into one readable line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return fn(*args, **kwargs)
+        except CreditScoreError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store() -> Store:
+    return Store.from_settings()
+
+
+@db_app.command("init")
+@friendly_errors
+def db_init() -> None:
+    """Create the store's tables, or upgrade them to the current schema."""
+    store = _store()
+    store.init()
+    console.print(f"store ready: {store.engine.url.render_as_string(hide_password=True)}")
+
+
+@db_app.command("status")
+@friendly_errors
+def db_status() -> None:
+    """Rows per record kind."""
+    store = _store()
+    if not store.is_initialised():
+        err_console.print("[bold red]error:[/] the store is not initialised; run: creditscore db init")
+        raise typer.Exit(2)
+    table = Table("kind", "记录类型", "rows", title="credit information store")
+    for name, n in store.counts().items():
+        table.add_row(name, KINDS[name].zh, f"{n:,}")
+    console.print(table)
+
+
+@app.command("kinds")
+def kinds() -> None:
+    """The record kinds the store accepts, with their columns (Chinese and English headers)."""
+    for kind in KINDS.values():
+        table = Table("column", "中文表头", "type", "required", title=f"{kind.name} — {kind.zh}", title_justify="left")
+        for f in kind.fields:
+            table.add_row(f.name, f.zh, f.type.value, "yes" if f.required else "")
+        console.print(table)
+
+
+def print_reports(reports: list[IngestReport]) -> None:
+    table = Table("kind", "file", "read", "inserted", "duplicates", "rejected", "seconds", title="ingest")
+    for r in reports:
+        table.add_row(r.kind, Path(r.source).name, f"{r.rows_read:,}", f"{r.inserted:,}", f"{r.duplicates:,}",
+                      f"[red]{r.rejected:,}[/]" if r.rejected else "0", f"{r.seconds:.1f}")
+    console.print(table)
+    for r in reports:
+        if r.rejects_path:
+            console.print(f"[yellow]{r.rejected:,} rejected row(s) of {r.kind}, with reasons:[/] {r.rejects_path}")
+
+
+class RowsPerSecond(ProgressColumn):
+    """Throughput in rows per second (rich's own speed column counts bytes)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:>9,.0f} rows/s" if task.speed else "", style="progress.data.speed")
+
+
+def ingest_with_progress(store: Store, kind: str, file: Path, rejects: Path | None = None,
+                         today: dt.date | None = None) -> IngestReport:
+    """Ingest one file with a rich progress bar (rows/s and time left when the size is known)."""
+    total = expected_rows(file)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  RowsPerSecond(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task(f"{kind} ← {file.name}", total=total)
+        return ingest_file(store, kind, file, rejects_path=rejects, today=today,
+                           chunk_rows=get_settings().ingest_chunk_rows,
+                           progress=lambda n: bar.advance(task, n))
+
+
+@app.command("ingest")
+@friendly_errors
+def ingest(
+    kind: Annotated[str, typer.Argument(help=f"record kind: {', '.join(KINDS)}")],
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or Parquet file with Chinese or English headers")],
+    rejects: Annotated[Path | None, typer.Option(help="where to write rejected rows (default: FILE.rejects.csv)")]
+    = None,
+) -> None:
+    """Validate a departmental file and add its good rows to the store (idempotent, atomic per file)."""
+    get_kind(kind)
+    store = _store()
+    store.init()
+    report = ingest_with_progress(store, kind, file, rejects)
+    print_reports([report])
+
+
+@app.command("demo")
+@friendly_errors
+def demo() -> None:
+    """The main job: prepare the embedded store and show what it holds."""
+    store = _store()
+    store.init()
+    console.print(f"store ready: {store.engine.url.render_as_string(hide_password=True)}")
+    db_status()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

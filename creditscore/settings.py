@@ -1,0 +1,37 @@
+"""Runtime settings: one object, read from ``CREDITSCORE_*`` environment variables.
+
+Defaults make a fresh checkout work with nothing configured: an embedded SQLite
+store in a ``data/`` folder under the working directory.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Environment configuration (prefix ``CREDITSCORE_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDITSCORE_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL of the credit information store; default: SQLite in ``data_dir``.
+    database_url: str | None = None
+    #: Rows validated and written per step of an ingest (bounds memory on large files).
+    ingest_chunk_rows: int = 100_000
+
+    @cached_property
+    def store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'creditscore.db').resolve()}"
+
+
+def get_settings() -> Settings:
+    """Settings as the environment says now (not cached: tests and the CLI change it)."""
+    return Settings()

@@ -1,0 +1,164 @@
+"""The credit information store: connection, schema, and the two queries everything else needs.
+
+SQLite (a file in the data folder) is the embedded default; PostgreSQL is used by
+giving a ``postgresql+psycopg://`` URL. Both run the same Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, create_engine, event, func, inspect, select
+
+from creditscore.errors import InvalidCode, UnknownSubject
+from creditscore.ids import validate_resident_id, validate_uscc
+from creditscore.schema import KINDS, FieldType, RecordKind, SubjectType, get_kind
+from creditscore.store import migrate
+from creditscore.store.tables import record_table
+
+__all__ = ["Store"]
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers (the service) are not blocked by an ingest
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Store:
+    """Access to one credit information store.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL. For SQLite the parent folder is created.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @classmethod
+    def from_settings(cls) -> Store:
+        from creditscore.settings import get_settings
+
+        return cls(get_settings().store_url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def init(self) -> None:
+        """Create or upgrade the schema (safe to run on every start)."""
+        migrate.upgrade(self.engine)
+
+    def is_initialised(self) -> bool:
+        return inspect(self.engine).has_table("alembic_version")
+
+    def counts(self) -> dict[str, int]:
+        """Rows per record kind."""
+        with self.engine.connect() as conn:
+            return {name: conn.execute(select(func.count()).select_from(record_table(name))).scalar_one()
+                    for name in KINDS}
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- queries ---------------------------------------------------------------
+
+    def records(
+        self,
+        kind: str | RecordKind,
+        *,
+        as_of: dt.date | None = None,
+        subjects: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """All records of ``kind`` that the platform knew on ``as_of`` (all of them if None).
+
+        "Knew" means published on or before that date; for the subject tables
+        (enterprises, households) it means registered or surveyed by then.
+        """
+        k = get_kind(kind) if isinstance(kind, str) else kind
+        table = record_table(k)
+        stmt = select(*[c for c in table.c if c.name not in ("id", "source", "ingested_at")])
+        if as_of is not None:
+            known = table.c.published_on if k.has_published_on else table.c[k.event_date or "id"]
+            stmt = stmt.where(known <= as_of)
+        if subjects is not None:
+            stmt = stmt.where(table.c[k.subject_column].in_(subjects))
+        with self.engine.connect() as conn:
+            result = conn.execute(stmt)
+            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        return _typed(k, frame)
+
+    def subject_records(self, subject_id: str, *, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
+        """Every record of one subject (enterprise by USCC, household by head's resident ID), by kind.
+
+        Objections against the subject's records are included under ``objections``.
+        Raises :class:`UnknownSubject` when the store holds nothing about it.
+        """
+        subject_id, subject_type = _identify(subject_id)
+        out: dict[str, pd.DataFrame] = {}
+        for name, kind in KINDS.items():
+            if name == "objections":
+                continue
+            if kind.subject is not None and kind.subject is not subject_type:
+                continue
+            out[name] = self.records(kind, as_of=as_of, subjects=[subject_id])
+        subject_table = "enterprises" if subject_type is SubjectType.ENTERPRISE else "households"
+        if out[subject_table].empty and all(f.empty for f in out.values()):
+            raise UnknownSubject(f"no {subject_type.value} with identifier {_display(subject_id)} in the store")
+        obj = record_table("objections")
+        with self.engine.connect() as conn:
+            stmt = select(*[c for c in obj.c if c.name not in ("id", "source", "ingested_at")]).where(
+                obj.c.target_key.like(f"{subject_id}|%"))
+            if as_of is not None:
+                stmt = stmt.where(obj.c.filed_on <= as_of)
+            result = conn.execute(stmt)
+            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            out["objections"] = _typed(KINDS["objections"], frame)
+        return out
+
+
+def _identify(subject_id: str) -> tuple[str, SubjectType]:
+    try:
+        return validate_resident_id(subject_id), SubjectType.HOUSEHOLD
+    except InvalidCode:
+        pass
+    try:
+        return validate_uscc(subject_id), SubjectType.ENTERPRISE
+    except InvalidCode as exc:
+        raise InvalidCode(f"{_display(str(subject_id))} is neither a valid resident ID nor a valid USCC: {exc}") \
+            from None
+
+
+def _display(subject_id: str) -> str:
+    from creditscore.ids import mask_resident_id
+
+    return subject_id if not subject_id[:17].isdigit() else mask_resident_id(subject_id)
+
+
+def _typed(kind: RecordKind, frame: pd.DataFrame) -> pd.DataFrame:
+    """Give query results the same dtypes the parser produces (dates as datetime64, nullable ints)."""
+    for f in kind.fields:
+        if f.name not in frame:
+            continue
+        if f.type in (FieldType.DATE, FieldType.MONTH):
+            frame[f.name] = pd.to_datetime(frame[f.name]).astype("datetime64[s]")
+        elif f.type in (FieldType.MONEY, FieldType.INT, FieldType.YEAR):
+            frame[f.name] = frame[f.name].astype("Int64")
+        elif f.type is FieldType.DECIMAL:
+            frame[f.name] = frame[f.name].astype("Float64")
+        else:
+            frame[f.name] = frame[f.name].astype("string")
+    if "record_key" in frame:
+        frame["record_key"] = frame["record_key"].astype("string")
+    return frame

@@ -1,0 +1,98 @@
+"""The store's tables, derived from the record contracts in :mod:`creditscore.schema`.
+
+One table per record kind, with the contract's fields plus a surrogate ``id``, the
+natural ``record_key`` (unique: it is what makes ingest idempotent), and where
+each row came from. Money is BIGINT fen; dates are DATE.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from creditscore.schema import KINDS, Field, FieldType, RecordKind
+
+__all__ = ["INGEST_LOG", "METADATA", "record_table"]
+
+METADATA = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _sql_type(f: Field) -> TypeEngine:
+    match f.type:
+        case FieldType.USCC | FieldType.RESIDENT_ID | FieldType.SUBJECT_ID:
+            return String(18)
+        case FieldType.DIVISION:
+            return String(f.length or 12)
+        case FieldType.DATE | FieldType.MONTH:
+            return Date()
+        case FieldType.YEAR | FieldType.INT:
+            return Integer()
+        case FieldType.DECIMAL:
+            return Float()
+        case FieldType.MONEY:
+            return BigInteger()
+        case FieldType.ENUM:
+            return String(24)
+        case _:
+            return Text() if f.max_length > 400 else String(f.max_length)
+
+
+def _build(kind: RecordKind) -> Table:
+    columns: list[Column] = [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("record_key", String(400), nullable=False, unique=True),
+    ]
+    for f in kind.fields:
+        always = f.required or f.name in ("published_on", "subject_type")  # both filled in by the parser
+        columns.append(Column(f.name, _sql_type(f), nullable=not always, comment=f.zh))
+    columns += [
+        Column("source", String(300), nullable=True, comment="file the row was ingested from"),
+        Column("ingested_at", DateTime(timezone=True), nullable=False),
+    ]
+    table = Table(kind.name, METADATA, *columns, comment=kind.zh)
+    Index(None, table.c[kind.subject_column])
+    if kind.has_published_on:
+        Index(None, table.c.published_on)
+    return table
+
+
+_TABLES = {name: _build(kind) for name, kind in KINDS.items()}
+
+INGEST_LOG = Table(
+    "ingest_log", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("inserted", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    comment="one row per ingested file",
+)
+
+
+def record_table(kind: str | RecordKind) -> Table:
+    """The table that stores records of ``kind``."""
+    name = kind if isinstance(kind, str) else kind.name
+    return _TABLES[name]

@@ -1,0 +1,61 @@
+"""The command line: store set-up, ingest with a summary, and errors without tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from creditscore.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDITSCORE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CREDITSCORE_DATABASE_URL", raising=False)
+
+
+def test_db_init_then_status() -> None:
+    assert runner.invoke(app, ["db", "init"]).exit_code == 0
+    result = runner.invoke(app, ["db", "status"])
+    assert result.exit_code == 0
+    assert "penalties" in result.output
+
+
+def test_status_before_init_says_what_to_do() -> None:
+    result = runner.invoke(app, ["db", "status"])
+    assert result.exit_code == 2
+    assert "creditscore db init" in result.output
+
+
+def test_ingest_prints_a_summary_and_the_rejects_file(tmp_path: Path, uscc: str) -> None:
+    path = tmp_path / "tax.csv"
+    pd.DataFrame({"统一社会信用代码": [uscc, uscc, "bad"], "评价年度": ["2022", "2023", "2023"],
+                  "纳税信用等级": ["B", "A", "A"]}).to_csv(path, index=False)
+    result = runner.invoke(app, ["ingest", "tax_grades", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "rejected row(s) of tax_grades" in result.output
+    assert (tmp_path / "tax.csv.rejects.csv").exists()
+    again = runner.invoke(app, ["ingest", "tax_grades", str(path)])
+    assert again.exit_code == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ingest", "fines", "x.csv"], "unknown record kind"),
+    (["ingest", "penalties", "does-not-exist.csv"], "no such file"),
+])
+def test_errors_are_one_line_not_a_traceback(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_kinds_lists_chinese_headers() -> None:
+    result = runner.invoke(app, ["kinds"])
+    assert result.exit_code == 0
+    assert "处罚决定日期" in result.output
