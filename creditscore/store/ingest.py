@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, func, insert, select
 
@@ -60,35 +59,51 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _python_values(frame: pd.DataFrame) -> list[dict[str, object]]:
-    """Rows as dicts of plain Python values (date, int, str, None) that every DBAPI driver accepts."""
-    cols: dict[str, list[object]] = {}
-    for name in frame.columns:
-        s = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            values = np.where(s.isna().to_numpy(), None, s.dt.date.to_numpy(dtype=object))
-        else:
-            values = s.astype(object).where(s.notna(), None).to_numpy()
-            if pd.api.types.is_integer_dtype(s.dtype):
-                values = [None if v is None else int(v) for v in values]
-            elif pd.api.types.is_float_dtype(s.dtype):
-                values = [None if v is None else float(v) for v in values]
-        cols[name] = list(values)
-    names = list(cols)
-    return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
+def _column_values(s: pd.Series) -> list[object]:
+    """One column as plain Python values: dates as ISO text (how SQLAlchemy stores them in SQLite,
+    and what PostgreSQL's COPY reads), ints, floats, str, None."""
+    missing = s.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(s):
+        values = s.dt.strftime("%Y-%m-%d").to_numpy(dtype=object).copy()
+    elif pd.api.types.is_integer_dtype(s.dtype):
+        values = s.fillna(0).astype("int64").to_numpy().astype(object)
+    elif pd.api.types.is_float_dtype(s.dtype):
+        values = s.astype("float64").to_numpy().astype(object)
+    else:
+        values = s.astype(object).to_numpy().copy()
+    values[missing] = None
+    return values.tolist()
 
 
-def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, object]]) -> None:
-    if not rows:
+def _insert_ignore(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Insert rows, skipping any whose record_key is already stored.
+
+    Goes straight to the driver: SQLAlchemy's per-row parameter processing cost
+    more than the database's own work on large files (measured: 2.5 s of 5.3 s
+    per 200k rows). SQLite uses INSERT OR IGNORE; PostgreSQL COPYs into a
+    temporary table and inserts from it with ON CONFLICT DO NOTHING.
+    """
+    if frame.empty:
         return
+    names = list(frame.columns)
+    rows = list(zip(*(_column_values(frame[n]) for n in names), strict=True))
+    cols = ", ".join(f'"{n}"' for n in names)
     if conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(f'INSERT OR IGNORE INTO "{table.name}" ({cols}) VALUES ({marks})', rows)
     elif conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS "_load_{table.name}" '
+                        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP')
+            cur.execute(f'TRUNCATE "_load_{table.name}"')
+            with cur.copy(f'COPY "_load_{table.name}" ({cols}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "_load_{table.name}" '
+                        "ON CONFLICT (record_key) DO NOTHING")
     else:  # pragma: no cover - other databases are not supported
         raise NotImplementedError(conn.dialect.name)
-    stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=["record_key"])
-    conn.execute(stmt, rows)
 
 
 def insert_records(conn: Connection, kind: RecordKind, clean: pd.DataFrame, *, source: str | None) -> None:
@@ -99,11 +114,13 @@ def insert_records(conn: Connection, kind: RecordKind, clean: pd.DataFrame, *, s
     """
     table = record_table(kind)
     now = dt.datetime.now(dt.UTC)
+    # SQLAlchemy keeps SQLite DateTime as naive text; PostgreSQL's timestamptz takes the offset.
+    stamp = now.replace(tzinfo=None).isoformat(sep=" ") if conn.dialect.name == "sqlite" else now.isoformat()
     for i in range(0, len(clean), 50_000):
         part = clean.iloc[i : i + 50_000].copy()
         part["source"] = source
-        part["ingested_at"] = now
-        _insert_ignore(conn, table, _python_values(part))
+        part["ingested_at"] = stamp
+        _insert_ignore(conn, table, part)
 
 
 def ingest_file(
