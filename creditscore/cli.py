@@ -132,13 +132,49 @@ def ingest(
     print_reports([report])
 
 
+@app.command("demo-data")
+@friendly_errors
+def demo_data(
+    firms: Annotated[int, typer.Option(help="number of enterprises")] = 3_000,
+    households: Annotated[int, typer.Option(help="number of rural households")] = 4_000,
+    seed: Annotated[int, typer.Option(help="random seed: same seed, same files")] = 20240630,
+    out: Annotated[Path | None, typer.Option(help="folder for the feed files (default: DATA_DIR/feeds)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx")] = "csv",
+    english: Annotated[bool, typer.Option("--english", help="English field names instead of Chinese headers")]
+    = False,
+    load: Annotated[bool, typer.Option(help="ingest the files into the store")] = True,
+) -> None:
+    """Generate a synthetic population with known ground truth, write its feeds, and ingest them."""
+    from creditscore.synth import SynthConfig, generate
+
+    folder = out or get_settings().data_dir / "feeds"
+    with console.status(f"generating {firms:,} firms and {households:,} households…"):
+        population = generate(SynthConfig(seed=seed, n_firms=firms, n_households=households))
+        written = population.write_files(folder, fmt=fmt, chinese_headers=not english)
+    n_files = sum(len(v) for v in written.values())
+    console.print(f"wrote {n_files} feed files to {folder}")
+    if load:
+        _load(written)
+
+
+def _load(written: dict[str, list[Path]]) -> None:
+    from creditscore.synth.feeds import load_feeds
+
+    store = _store()
+    store.init()
+    reports = load_feeds(store, written, ingest=ingest_with_progress)
+    print_reports(reports)
+
+
 @app.command("demo")
 @friendly_errors
 def demo() -> None:
-    """The main job: prepare the embedded store and show what it holds."""
+    """The main job: an embedded store with demo data (generated and ingested on first run)."""
     store = _store()
     store.init()
-    console.print(f"store ready: {store.engine.url.render_as_string(hide_password=True)}")
+    console.print(f"store: {store.engine.url.render_as_string(hide_password=True)}")
+    if store.counts()["enterprises"] == 0:
+        demo_data(firms=3_000, households=4_000, seed=20240630, out=None, fmt="csv", english=False, load=True)
     db_status()
 
 

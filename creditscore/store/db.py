@@ -25,6 +25,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers (the service) are not blocked by an ingest
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA cache_size=-131072")  # 128 MiB: the natural-key index of a large table stays in memory
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

@@ -147,7 +147,6 @@ def ingest_file(
     rejects = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.csv")
     tmp_rejects = rejects.with_name(rejects.name + ".partial")
     table = record_table(k)
-    seen: set[str] = set()
     rows_read = valid = rejected = n_errors = 0
     mapping: dict[str, str] | None = None
 
@@ -166,12 +165,9 @@ def ingest_file(
                 writer.writerows(result.errors[ERROR_COLUMNS].itertuples(index=False, name=None))
                 n_errors += len(result.errors)
                 rejected += result.errors["_pos"].nunique()
-            clean = result.clean
-            fresh = ~clean["record_key"].isin(seen) & ~clean["record_key"].duplicated()
-            seen.update(clean["record_key"].tolist())
-            valid += len(clean)
-            clean = clean[fresh.to_numpy()]
-            insert_records(conn, k, clean, source=path.name)
+            valid += len(result.clean)
+            # Duplicates, within the file or against the store, are skipped by the insert itself.
+            insert_records(conn, k, result.clean, source=path.name)
             if progress is not None:
                 progress(len(chunk.frame))
         inserted = conn.execute(select(func.count()).select_from(table)).scalar_one() - before
