@@ -52,8 +52,9 @@ def _text(kind: RecordKind, frame: pd.DataFrame, chinese: bool) -> pd.DataFrame:
             text = s.astype("Float64").round(1).astype("string")
         else:
             text = s.astype("string")
-        out[f.zh if chinese else f.name] = text.astype("string").fillna("").to_numpy()
-    return pd.DataFrame(out)
+        # Arrow-backed strings, not Python objects: a million rows of text would otherwise cost gigabytes.
+        out[f.zh if chinese else f.name] = text.astype("string[pyarrow]").fillna("")
+    return pd.DataFrame(out).reset_index(drop=True)
 
 
 def _corrupt(rng: np.random.Generator, kind: RecordKind, text: pd.DataFrame, share: float, chinese: bool) -> int:
