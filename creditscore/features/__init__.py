@@ -1,0 +1,70 @@
+"""Indicators (指标体系): the declarative catalogue and the point-in-time engine.
+
+``compute_features`` is the one path: the store-backed helpers below, the
+service's inline-record path and the training snapshots all call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from creditscore.features.catalogue import Catalogue, Direction, Family, Indicator, load_catalogue
+from creditscore.features.engine import compute_features, prepare_records
+from creditscore.features.snapshots import build_snapshots, default_labels
+from creditscore.policy import Policy, load_policy
+from creditscore.store import Store
+
+__all__ = [
+    "Catalogue",
+    "Direction",
+    "Family",
+    "Indicator",
+    "build_snapshots",
+    "compute_features",
+    "default_labels",
+    "features_from_store",
+    "load_catalogue",
+    "prepare_records",
+    "store_records",
+    "subject_features",
+]
+
+
+def _kinds(catalogue: Catalogue) -> set[str]:
+    subject = "enterprises" if catalogue.subject.value == "enterprise" else "households"
+    return catalogue.sources() | {subject, "loans", "objections"}
+
+
+def store_records(store: Store, catalogue: Catalogue, *, as_of: object | None = None,
+                  subjects: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The records a catalogue reads, from the store, as known at ``as_of`` (all if None)."""
+    t = None if as_of is None else pd.Timestamp(as_of).date()
+    out = {}
+    for kind in _kinds(catalogue):
+        out[kind] = store.records(kind, as_of=t, subjects=None if kind == "objections" else subjects)
+    return out
+
+
+def features_from_store(store: Store, catalogue: Catalogue, as_of: object, *, policy: Policy | None = None,
+                        subjects: Iterable[str] | None = None) -> pd.DataFrame:
+    """Indicators for many subjects (all by default) as of a date, read from the store."""
+    wanted = None if subjects is None else list(subjects)
+    records = store_records(store, catalogue, as_of=as_of, subjects=wanted)
+    return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=wanted)
+
+
+def subject_features(store: Store, catalogue: Catalogue, subject_id: str, as_of: object, *,
+                     policy: Policy | None = None) -> pd.DataFrame:
+    """Indicators for one subject as of a date: exactly its row of a full batch.
+
+    Raises :class:`creditscore.errors.UnknownSubject` when the store knows nothing of it.
+    """
+    records = store.subject_records(subject_id, as_of=pd.Timestamp(as_of).date())
+    wanted = _kinds(catalogue)
+    records = {k: v for k, v in records.items() if k in wanted}
+    subject = records["enterprises" if catalogue.subject.value == "enterprise" else "households"]
+    key = subject.iloc[0, subject.columns.get_loc("uscc" if "uscc" in subject else "head_id")] if len(subject) \
+        else subject_id
+    return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=[str(key)])

@@ -1,0 +1,214 @@
+"""The indicator catalogue (指标体系): declared in ``features/*.yaml``, validated strictly here.
+
+Each indicator says what it is (ids, names, family, unit), how it is computed
+(source record kind, aggregation, window, filters), which way risk goes (a
+LightGBM monotone constraint) and how to explain it to a person (reason
+templates in Chinese and English). Adding an indicator is a YAML edit plus a test.
+"""
+
+from __future__ import annotations
+
+import enum
+import string
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from creditscore.config import file_hash, load_yaml_model
+from creditscore.schema import KINDS, SubjectType
+
+__all__ = ["Aggregation", "Catalogue", "Compute", "Direction", "Family", "Indicator", "load_catalogue"]
+
+FEATURES_DIR = Path(__file__).resolve().parents[2] / "features"
+
+
+class Direction(enum.StrEnum):
+    """How default risk moves as the indicator grows."""
+
+    INCREASING = "increasing"
+    DECREASING = "decreasing"
+    NONE = "none"
+
+    @property
+    def monotone(self) -> int:
+        """LightGBM's monotone constraint: +1 risk rises with the value, −1 it falls, 0 free."""
+        return {"increasing": 1, "decreasing": -1, "none": 0}[self.value]
+
+
+class Family(enum.StrEnum):
+    TAX = "tax"
+    WAGES = "wages"
+    PENALTIES = "penalties"
+    CONTRACTS = "contracts"
+    COURTS_AND_LISTS = "courts_and_lists"
+    SOCIAL_INSURANCE_AND_UTILITIES = "social_insurance_and_utilities"
+    LOANS = "loans"
+    FIRM_PROFILE = "firm_profile"
+    HOUSEHOLD_FINANCES = "household_finances"
+    HOUSEHOLD_PROFILE = "household_profile"
+
+
+class Aggregation(enum.StrEnum):
+    COUNT = "count"  # records in the window (matching the filters)
+    SUM = "sum"  # sum of a field over the window (money in yuan)
+    MAX = "max"  # largest value of a field over the window
+    DAYS_SINCE = "days_since"  # days from the latest record's date to the as-of date
+    ACTIVE = "active"  # 1 if a record is in force at the as-of date (start ≤ t < end)
+    LATEST = "latest"  # the latest record's field (optionally encoded)
+    TREND = "trend"  # latest encoded value minus the one `lag` records earlier
+    GROWTH = "growth"  # latest value / value `lag` records earlier − 1
+    SHARE = "share"  # share of window records matching `where` (or of their `weight`)
+    ATTRIBUTE = "attribute"  # a field of the subject itself (optionally transformed)
+    SURVEY = "survey"  # an expression over the latest household survey
+    MAX_ELAPSED = "max_elapsed"  # max over episodes of min(field, days elapsed since `date`): what was known
+
+
+_ZERO_WHEN_NONE = {Aggregation.COUNT, Aggregation.SUM, Aggregation.ACTIVE}
+
+
+class Compute(BaseModel):
+    """How an indicator is computed from one record kind, as of a date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Aggregation
+    source: str
+    field: str | None = None
+    date: str | None = Field(None, description="date placing a record in the window (default: event date)")
+    window_days: int | None = Field(None, gt=0)
+    where: dict[str, list[str]] = Field(default_factory=dict)
+    empty: list[str] = Field(default_factory=list, description="fields that must be empty as of the date")
+    start: str | None = None
+    end: str | None = None
+    order: str | None = None
+    encode: dict[str, float] | None = None
+    lag: int = Field(1, ge=1)
+    expr: str | None = None
+    transform: Literal["age_years", "birth_age_years"] | None = None
+    weight: str | None = None
+    categorical: bool = False
+    missing: Literal["zero", "nan"] | None = None
+
+    @property
+    def fill_zero(self) -> bool:
+        """Whether a subject with no matching record gets 0 (no event happened) or NaN (unknown)."""
+        return self.missing == "zero" if self.missing else self.kind in _ZERO_WHEN_NONE
+
+    @model_validator(mode="after")
+    def _fields_exist(self) -> Compute:
+        kind = KINDS.get(self.source)
+        if kind is None:
+            raise ValueError(f"unknown source record kind {self.source!r}; expected one of {', '.join(KINDS)}")
+        names = {f.name for f in kind.fields}
+        used = [self.field, self.date, self.start, self.end, self.order, self.weight, *self.where, *self.empty]
+        for name in used:
+            if name is not None and name not in names:
+                raise ValueError(f"{self.source} has no field {name!r}; its fields are {', '.join(sorted(names))}")
+        needs_field = {Aggregation.SUM, Aggregation.MAX, Aggregation.LATEST, Aggregation.TREND, Aggregation.GROWTH,
+                       Aggregation.MAX_ELAPSED}
+        if self.kind in needs_field and self.field is None:
+            raise ValueError(f"aggregation {self.kind.value!r} needs a field")
+        if self.kind is Aggregation.ACTIVE and (self.start is None or self.end is None):
+            raise ValueError("aggregation 'active' needs start and end fields")
+        if self.kind is Aggregation.SURVEY and self.expr is None:
+            raise ValueError("aggregation 'survey' needs an expr over the survey's fields")
+        if self.kind is Aggregation.ATTRIBUTE and self.field is None:
+            raise ValueError("aggregation 'attribute' needs a field")
+        if self.kind is Aggregation.SHARE and not self.where:
+            raise ValueError("aggregation 'share' needs a where filter (the share of what)")
+        return self
+
+    def date_field(self) -> str:
+        return self.date or KINDS[self.source].event_date or "published_on"
+
+
+class Reason(BaseModel):
+    """Reason templates: ``{value}`` is the subject's own value, with a format spec where useful."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zh: str
+    en: str
+
+    @model_validator(mode="after")
+    def _only_value(self) -> Reason:
+        for text in (self.zh, self.en):
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            if names - {"value"}:
+                raise ValueError(f"reason template {text!r} may only use {{value}}, found {sorted(names)}")
+        return self
+
+
+class Indicator(BaseModel):
+    """One indicator of the catalogue."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
+    name_zh: str
+    name_en: str
+    family: Family
+    unit: str
+    direction: Direction
+    compute: Compute
+    reason: Reason
+    description: str = ""
+
+
+class Catalogue(BaseModel):
+    """A segment's indicator catalogue, in the order the model sees its columns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    catalogue: Literal["sme", "household"]
+    version: str
+    subject: SubjectType
+    indicators: list[Indicator] = Field(min_length=1)
+    hash: str = Field("", description="set by the loader: SHA-256 of the YAML file")
+
+    @model_validator(mode="after")
+    def _unique_and_consistent(self) -> Catalogue:
+        seen: set[str] = set()
+        for ind in self.indicators:
+            if ind.id in seen:
+                raise ValueError(f"indicator id {ind.id!r} is declared twice")
+            seen.add(ind.id)
+            source = KINDS[ind.compute.source]
+            if source.subject is not None and source.subject is not self.subject:
+                raise ValueError(f"indicator {ind.id!r}: {source.name} records are not about {self.subject.value}s")
+        return self
+
+    @cached_property
+    def ids(self) -> list[str]:
+        return [i.id for i in self.indicators]
+
+    @cached_property
+    def by_id(self) -> dict[str, Indicator]:
+        return {i.id: i for i in self.indicators}
+
+    @property
+    def monotone_constraints(self) -> list[int]:
+        return [i.direction.monotone for i in self.indicators]
+
+    @property
+    def categorical(self) -> list[str]:
+        return [i.id for i in self.indicators if i.compute.categorical]
+
+    def sources(self) -> set[str]:
+        """Record kinds the catalogue reads (objections are always read too)."""
+        return {i.compute.source for i in self.indicators}
+
+
+def load_catalogue(segment: str, folder: str | Path | None = None) -> Catalogue:
+    """Load ``features/<segment>.yaml``; errors name the file, line and key."""
+    from creditscore.errors import ConfigError
+
+    if segment not in ("sme", "household"):
+        raise ConfigError(f"segment must be 'sme' or 'household', got {segment!r}")
+    path = Path(folder or FEATURES_DIR) / f"{segment}.yaml"
+    cat = load_yaml_model(path, Catalogue)
+    if cat.catalogue != segment:
+        raise ConfigError(f"{path}: declares catalogue {cat.catalogue!r}, expected {segment!r}")
+    return cat.model_copy(update={"hash": file_hash(path)})
