@@ -74,7 +74,8 @@ def _expired(kind: RecordKind, frame: pd.DataFrame, t: pd.Timestamp, policy: Pol
         expiry = start + rule.disclose_days * DAY
         if rule.repaired_field:
             repaired = frame[rule.repaired_field]
-            early = repaired.where(repaired > event + rule.repair_after_days * DAY, event + rule.repair_after_days * DAY)
+            minimum = event + rule.repair_after_days * DAY
+            early = repaired.where(repaired > minimum, minimum)
             expiry = expiry.where(repaired.isna() | (expiry <= early), early)
         out |= applies & (expiry <= t).fillna(False).to_numpy()
     return out
@@ -97,7 +98,7 @@ def prepare_records(records: dict[str, pd.DataFrame], t: pd.Timestamp, policy: P
         frame = frame[known.to_numpy()]
         future = {}
         for col in _date_fields(kind):
-            if col in frame and col != kind.event_date and col != "published_on":
+            if col in frame and col not in (kind.event_date, "published_on"):
                 future[col] = frame[col].where(frame[col] <= t)  # not yet happened at t
         if future:
             frame = frame.assign(**future)
@@ -199,10 +200,8 @@ def _indicator(ind: Indicator, frames: dict[str, pd.DataFrame], subjects: pd.Ind
             latest, earlier = g.nth(-1), g.nth(-1 - c.lag)
             latest = latest.groupby(level=0).last()
             earlier = earlier.groupby(level=0).last().reindex(latest.index)
-            if c.kind is Aggregation.TREND:
-                result = latest - earlier
-            else:
-                result = (latest / earlier.where(earlier > 0)) - 1
+            growth = latest / earlier.where(earlier > 0) - 1
+            result = latest - earlier if c.kind is Aggregation.TREND else growth
         case Aggregation.SHARE:
             f = _filtered(c.model_copy(update={"where": {}}), frame, t)
             hit = pd.Series(np.ones(len(f), dtype=bool), index=f.index)
