@@ -11,9 +11,11 @@ from collections.abc import Iterable
 import pandas as pd
 
 from creditscore.features.catalogue import Catalogue, Direction, Family, Indicator, load_catalogue
+from creditscore.features.columns import from_rows
 from creditscore.features.engine import compute_features, prepare_records
 from creditscore.features.snapshots import build_snapshots, default_labels
 from creditscore.policy import Policy, load_policy
+from creditscore.schema import KINDS
 from creditscore.store import Store
 
 __all__ = [
@@ -61,10 +63,6 @@ def subject_features(store: Store, catalogue: Catalogue, subject_id: str, as_of:
 
     Raises :class:`creditscore.errors.UnknownSubject` when the store knows nothing of it.
     """
-    records = store.subject_records(subject_id, as_of=pd.Timestamp(as_of).date())
-    wanted = _kinds(catalogue)
-    records = {k: v for k, v in records.items() if k in wanted}
-    subject = records["enterprises" if catalogue.subject.value == "enterprise" else "households"]
-    key = subject.iloc[0, subject.columns.get_loc("uscc" if "uscc" in subject else "head_id")] if len(subject) \
-        else subject_id
-    return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=[str(key)])
+    key, rows = store.subject_rows(subject_id, as_of=pd.Timestamp(as_of).date(), kinds=_kinds(catalogue))
+    records = {name: from_rows(KINDS[name], names, data) for name, (names, data) in rows.items()}
+    return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=[key])

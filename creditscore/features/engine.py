@@ -11,260 +11,320 @@ Rules, applied to every record kind before any indicator is computed:
 3. **Credit repair.** A negative record past its disclosure period, or repaired
    early, stops counting (periods from the policy, by kind and severity).
 
-Then each indicator is one vectorised group-by over the prepared frames. The
-same function serves one subject (from the store or inline records) and a
-million: a subject's row is identical either way.
+Each indicator is then one grouped reduction in numpy (``bincount``, ``fmax.at``,
+a ``lexsort`` for "latest"), over the columns of :mod:`creditscore.features.columns`.
+The same code serves one subject and a million — a subject's row is identical
+either way — and costs microseconds, not pandas' milliseconds, for one subject.
 """
 
 from __future__ import annotations
 
+import ast
+import operator
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from creditscore.features.catalogue import Aggregation, Catalogue, Compute, Indicator
+from creditscore.features.columns import Columns, day_number, empty_columns, from_frame, length, take
 from creditscore.policy import PendingTreatment, Policy
 from creditscore.schema import KINDS, FieldType, RecordKind
 
 __all__ = ["compute_features", "prepare_records"]
 
-DAY = pd.Timedelta(days=1)
+Records = dict[str, "pd.DataFrame | Columns"]
 
 
-def _date_fields(kind: RecordKind) -> list[str]:
-    return [f.name for f in kind.fields if f.type in (FieldType.DATE, FieldType.MONTH)]
-
-
-def _event(kind: RecordKind, frame: pd.DataFrame) -> pd.Series:
-    assert kind.event_date is not None
-    if kind.get_field(kind.event_date).type is FieldType.YEAR:
-        return pd.to_datetime(frame[kind.event_date].astype("string") + "-12-31", errors="coerce")
-    return frame[kind.event_date]
-
-
-def _objected(objections: pd.DataFrame | None, t: pd.Timestamp, policy: Policy) -> dict[str, set[str]]:
-    """Record keys to leave out at *t*, by kind: upheld objections, and pending ones if the rule says so."""
-    if objections is None or objections.empty:
-        return {}
-    o = objections[objections["filed_on"] <= t]
-    resolved = o["resolved_on"].notna() & (o["resolved_on"] <= t) & (o["status"] != "pending")
-    drop = resolved & (o["status"] == "upheld")
-    if policy.objections.pending is PendingTreatment.EXCLUDE:
-        drop |= ~resolved
-    out: dict[str, set[str]] = {}
-    for kind, keys in o.loc[drop, ["target_kind", "target_key"]].groupby("target_kind")["target_key"]:
-        out[str(kind)] = set(keys)
+def _year_end_days(years: np.ndarray) -> np.ndarray:
+    out = np.full(len(years), np.nan)
+    ok = ~np.isnan(years)
+    ends = (years[ok].astype("int64") + 1 - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+    out[ok] = ends.astype("int64") - 1.0
     return out
 
 
-def _expired(kind: RecordKind, frame: pd.DataFrame, t: pd.Timestamp, policy: Policy) -> np.ndarray:
-    """Rows whose credit-repair expiry date is on or before *t*."""
-    out = np.zeros(len(frame), dtype=bool)
-    event = _event(kind, frame)
+def _date_of(kind: RecordKind, cols: Columns, name: str) -> np.ndarray:
+    """A date field as day numbers; a year field reads as its 31 December."""
+    if kind.get_field(name).type is FieldType.YEAR:
+        return _year_end_days(cols[name])
+    return cols[name]
+
+
+def _eq_any(values: np.ndarray, wanted: Iterable[str]) -> np.ndarray:
+    mask = np.zeros(len(values), dtype=bool)
+    for w in wanted:
+        mask |= values == w
+    return mask
+
+
+def _objected(objections: Columns | None, t: float, policy: Policy) -> dict[str, set[str]]:
+    """Record keys to leave out at *t*, by kind: upheld objections, and pending ones if the rule says so."""
+    if objections is None or length(objections) == 0:
+        return {}
+    filed = objections["filed_on"] <= t
+    resolved_on = objections["resolved_on"]
+    status = objections["status"]
+    resolved = (resolved_on <= t) & (status != "pending")
+    drop = filed & resolved & (status == "upheld")
+    if policy.objections.pending is PendingTreatment.EXCLUDE:
+        drop |= filed & ~resolved
+    out: dict[str, set[str]] = {}
+    for kind, key in zip(objections["target_kind"][drop], objections["target_key"][drop], strict=True):
+        out.setdefault(str(kind), set()).add(str(key))
+    return out
+
+
+def _expired(kind: RecordKind, cols: Columns, t: float, policy: Policy) -> np.ndarray:
+    """Records whose credit-repair expiry is on or before *t* (see :class:`creditscore.policy.RepairRule`)."""
+    n = length(cols)
+    out = np.zeros(n, dtype=bool)
+    event = _date_of(kind, cols, kind.event_date or "published_on")
     for rule in policy.repair:
         if rule.kind != kind.name:
             continue
-        applies = np.ones(len(frame), dtype=bool)
-        if rule.severity is not None:
-            applies = (frame["severity"] == rule.severity).fillna(False).to_numpy()
+        applies = _eq_any(cols["severity"], [rule.severity]) if rule.severity else np.ones(n, dtype=bool)
         start = event
         if rule.from_field:
-            start = frame[rule.from_field].fillna(event) if rule.fallback_to_event else frame[rule.from_field]
-        expiry = start + rule.disclose_days * DAY
+            start = cols[rule.from_field]
+            if rule.fallback_to_event:
+                start = np.where(np.isnan(start), event, start)
+        expiry = start + rule.disclose_days
         if rule.repaired_field:
-            repaired = frame[rule.repaired_field]
-            minimum = event + rule.repair_after_days * DAY
-            early = repaired.where(repaired > minimum, minimum)
-            expiry = expiry.where(repaired.isna() | (expiry <= early), early)
-        out |= applies & (expiry <= t).fillna(False).to_numpy()
+            repaired = cols[rule.repaired_field]
+            early = np.fmax(repaired, event + rule.repair_after_days)  # NaN repaired → the minimum…
+            early = np.where(np.isnan(repaired), np.nan, early)  # …but only when a repair happened
+            expiry = np.fmin(expiry, early)
+        out |= applies & (expiry <= t)
     return out
 
 
-def prepare_records(records: dict[str, pd.DataFrame], t: pd.Timestamp, policy: Policy,
-                    kinds: Iterable[str]) -> dict[str, pd.DataFrame]:
-    """Each kind's records as they stood at *t*: known, not objected to, not repaired."""
-    dropped = _objected(records.get("objections"), t, policy)
-    out: dict[str, pd.DataFrame] = {}
+def prepare_records(records: Records, t: float, policy: Policy, kinds: Iterable[str]) -> dict[str, Columns]:
+    """Each kind's records as they stood at day *t*: known, not objected to, not repaired."""
+    objections = records.get("objections")
+    if isinstance(objections, pd.DataFrame):
+        objections = from_frame(KINDS["objections"], objections)
+    dropped = _objected(objections, t, policy)
+    out: dict[str, Columns] = {}
     for name in kinds:
         kind = KINDS[name]
-        frame = records.get(name)
-        if frame is None or frame.empty:
-            out[name] = _empty(kind)
+        raw = records.get(name)
+        if raw is None:
+            out[name] = empty_columns(kind)
             continue
-        known = (_event(kind, frame) <= t).fillna(False)
+        cols = from_frame(kind, raw) if isinstance(raw, pd.DataFrame) else raw
+        known = _date_of(kind, cols, kind.event_date or "published_on") <= t
         if kind.has_published_on:
-            known &= frame["published_on"] <= t
-        frame = frame[known.to_numpy()]
-        future = {}
-        for col in _date_fields(kind):
-            if col in frame and col not in (kind.event_date, "published_on"):
-                future[col] = frame[col].where(frame[col] <= t)  # not yet happened at t
-        if future:
-            frame = frame.assign(**future)
-        if name in dropped and "record_key" in frame:
-            frame = frame[~frame["record_key"].isin(dropped[name]).to_numpy()]
+            known &= cols["published_on"] <= t
+        if name in dropped:
+            known &= ~np.isin(cols["record_key"].astype(str), list(dropped[name]))
+        cols = take(cols, known)
+        for f in kind.fields:
+            if f.type in (FieldType.DATE, FieldType.MONTH) and f.name not in (kind.event_date, "published_on"):
+                cols[f.name] = np.where(cols[f.name] <= t, cols[f.name], np.nan)  # not yet happened at t
         if not kind.is_subject_table:
-            frame = frame[~_expired(kind, frame, t, policy)]
-        out[name] = frame
+            cols = take(cols, ~_expired(kind, cols, t, policy))
+        out[name] = cols
     return out
 
 
-def _empty(kind: RecordKind) -> pd.DataFrame:
-    cols = {}
-    for f in kind.fields:
-        if f.type in (FieldType.DATE, FieldType.MONTH):
-            cols[f.name] = pd.Series([], dtype="datetime64[s]")
-        elif f.type in (FieldType.MONEY, FieldType.INT, FieldType.YEAR):
-            cols[f.name] = pd.Series([], dtype="Int64")
-        elif f.type is FieldType.DECIMAL:
-            cols[f.name] = pd.Series([], dtype="Float64")
-        else:
-            cols[f.name] = pd.Series([], dtype="string")
-    cols["record_key"] = pd.Series([], dtype="string")
-    return pd.DataFrame(cols)
+# --- grouped reductions ---------------------------------------------------------------------------
 
 
-def _numeric(kind: RecordKind, frame: pd.DataFrame, field: str) -> pd.Series:
-    """A field as float; money in yuan."""
-    values = frame[field].astype("Float64").astype(float)
-    return values / 100 if kind.get_field(field).type is FieldType.MONEY else values
+def _last_index(codes: np.ndarray, order: np.ndarray, mask: np.ndarray, n: int, lag: int = 0) -> np.ndarray:
+    """Per subject, the row of the (latest − lag)-th record by ``order`` among ``mask``; −1 if none."""
+    idx = np.flatnonzero(mask)
+    out = np.full(n, -1)
+    if len(idx) == 0:
+        return out
+    sorted_idx = idx[np.lexsort((order[idx], codes[idx]))]
+    sc = codes[sorted_idx]
+    change = np.flatnonzero(sc[1:] != sc[:-1])
+    ends = np.r_[change, len(sc) - 1]
+    starts = np.r_[0, change + 1]
+    pos = ends - lag
+    ok = pos >= starts
+    out[sc[ends[ok]]] = sorted_idx[pos[ok]]
+    return out
 
 
-def _dates(c: Compute, frame: pd.DataFrame) -> pd.Series:
-    """The date placing each record in a window; a year (tax grades, taxes paid) reads as its 31 December."""
-    name = c.date_field()
-    if KINDS[c.source].get_field(name).type is FieldType.YEAR:
-        return pd.to_datetime(frame[name].astype("string") + "-12-31", errors="coerce")
-    return frame[name]
+def _gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = np.full(len(rows), np.nan)
+    ok = rows >= 0
+    out[ok] = values[rows[ok]]
+    return out
 
 
-def _filtered(c: Compute, frame: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
-    mask = np.ones(len(frame), dtype=bool)
-    for name, values in c.where.items():
-        mask &= frame[name].astype("string").isin(values).fillna(False).to_numpy()
-    for name in c.empty:
-        mask &= frame[name].isna().to_numpy()
-    if c.window_days is not None:
-        date = _dates(c, frame)
-        mask &= ((date > t - c.window_days * DAY) & (date <= t)).fillna(False).to_numpy()
-    return frame[mask]
-
-
-def _subject_col(c: Compute) -> str:
-    return KINDS[c.source].subject_column
-
-
-def _ordered(c: Compute, frame: pd.DataFrame) -> pd.DataFrame:
-    order = c.order or c.date_field()
-    return frame.sort_values([_subject_col(c), order], kind="stable")
-
-
-def _encode(c: Compute, values: pd.Series) -> pd.Series:
+def _encoded(c: Compute, values: np.ndarray) -> np.ndarray:
     if c.encode is None:
-        return values.astype("Float64").astype(float)
-    return values.astype("string").map(c.encode).astype(float)
+        return values.astype(float)
+    table = c.encode
+    return np.array([table.get(v, np.nan) if v is not None else np.nan for v in values], dtype=float)
 
 
-def _indicator(ind: Indicator, frames: dict[str, pd.DataFrame], subjects: pd.Index, t: pd.Timestamp) -> pd.Series:
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _evaluate(expr: str, names: dict[str, np.ndarray]) -> np.ndarray:
+    """Arithmetic over named columns (+ − × ÷, parentheses, numbers) — no other Python is run."""
+
+    def walk(node: ast.AST) -> np.ndarray | float:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, ast.Name) and node.id in names:
+            return names[node.id]
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        raise ValueError(f"expression {expr!r}: {ast.dump(node)} is not allowed (use fields, numbers, + - * /)")
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = np.asarray(walk(ast.parse(expr, mode="eval")), dtype=float)
+    return np.where(np.isfinite(result), result, np.nan)
+
+
+def _numeric(kind: RecordKind, cols: Columns, name: str) -> np.ndarray:
+    values = cols[name]
+    return values / 100 if kind.get_field(name).type is FieldType.MONEY else values
+
+
+def _window_mask(c: Compute, kind: RecordKind, cols: Columns, t: float, with_where: bool = True) -> np.ndarray:
+    mask = cols["_code"] >= 0
+    if with_where:
+        for name, values in c.where.items():
+            column = cols[name]
+            if kind.get_field(name).type in (FieldType.MONEY, FieldType.INT, FieldType.YEAR, FieldType.DECIMAL):
+                mask &= np.isin(column, [float(v) for v in values])
+            else:
+                mask &= _eq_any(column, values)
+    for name in c.empty:
+        column = cols[name]
+        mask &= np.isnan(column) if column.dtype == float else np.equal(column, None)
+    if c.window_days is not None:
+        date = _date_of(kind, cols, c.date_field())
+        mask &= (date > t - c.window_days) & (date <= t)
+    return mask
+
+
+def _indicator(ind: Indicator, frames: dict[str, Columns], n: int, t: float) -> np.ndarray:
     c = ind.compute
     kind = KINDS[c.source]
-    frame = frames[c.source]
-    key = _subject_col(c)
+    cols = frames[c.source]
+    codes = cols["_code"]
     match c.kind:
         case Aggregation.COUNT:
-            f = _filtered(c, frame, t)
-            result = f.groupby(key).size().astype(float)
+            m = _window_mask(c, kind, cols, t)
+            result = np.bincount(codes[m], minlength=n).astype(float)
         case Aggregation.SUM:
-            f = _filtered(c, frame, t)
-            result = _numeric(kind, f, c.field).groupby(f[key]).sum()
-        case Aggregation.MAX:
-            f = _filtered(c, frame, t)
-            result = _numeric(kind, f, c.field).groupby(f[key]).max()
-        case Aggregation.DAYS_SINCE:
-            f = _filtered(c, frame, t)
-            result = ((t - _dates(c, f).groupby(f[key]).max()) / DAY).astype(float)
+            m = _window_mask(c, kind, cols, t)
+            result = np.bincount(codes[m], weights=np.nan_to_num(_numeric(kind, cols, c.field)[m]), minlength=n)
+        case Aggregation.MAX | Aggregation.MAX_ELAPSED | Aggregation.DAYS_SINCE:
+            m = _window_mask(c, kind, cols, t)
+            if c.kind is Aggregation.DAYS_SINCE:
+                values = _date_of(kind, cols, c.date_field())
+            else:
+                values = _numeric(kind, cols, c.field)
+                if c.kind is Aggregation.MAX_ELAPSED:
+                    values = np.fmin(values, t - _date_of(kind, cols, c.date_field()))
+            result = np.full(n, np.nan)
+            np.fmax.at(result, codes[m], values[m])
+            if c.kind is Aggregation.DAYS_SINCE:
+                result = t - result
         case Aggregation.ACTIVE:
-            f = _filtered(c, frame, t)
-            on = (f[c.start] <= t) & (f[c.end].isna() | (f[c.end] > t))
-            result = on.fillna(False).groupby(f[key]).any().astype(float)
-        case Aggregation.LATEST:
-            f = _ordered(c, _filtered(c, frame, t))
-            last = f.groupby(key).tail(1).set_index(key)[c.field]
-            result = _encode(c, last) if c.encode else _numeric(kind, f, c.field).groupby(f[key]).last()
-        case Aggregation.TREND | Aggregation.GROWTH:
-            f = _ordered(c, _filtered(c, frame, t))
-            values = _encode(c, f[c.field]) if c.encode else _numeric(kind, f, c.field)
-            values.index = f[key].to_numpy()
-            g = values.groupby(level=0)
-            latest, earlier = g.nth(-1), g.nth(-1 - c.lag)
-            latest = latest.groupby(level=0).last()
-            earlier = earlier.groupby(level=0).last().reindex(latest.index)
-            growth = latest / earlier.where(earlier > 0) - 1
-            result = latest - earlier if c.kind is Aggregation.TREND else growth
+            m = _window_mask(c, kind, cols, t)
+            on = m & (cols[c.start] <= t) & ~(cols[c.end] <= t)
+            result = (np.bincount(codes[on], minlength=n) > 0).astype(float)
+        case Aggregation.LATEST | Aggregation.TREND | Aggregation.GROWTH | Aggregation.ATTRIBUTE:
+            m = _window_mask(c, kind, cols, t)
+            order = _date_of(kind, cols, c.order or c.date_field())
+            last = _last_index(codes, order, m, n)
+            if c.kind is Aggregation.ATTRIBUTE:
+                result = _attribute(c, kind, cols, last, t)
+            else:
+                values = _encoded(c, cols[c.field]) if c.encode else _numeric(kind, cols, c.field)
+                result = _gather(values, last)
+                if c.kind is not Aggregation.LATEST:
+                    earlier = _gather(values, _last_index(codes, order, m, n, lag=c.lag))
+                    if c.kind is Aggregation.TREND:
+                        result = result - earlier
+                    else:
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            result = np.where(earlier > 0, result / earlier - 1, np.nan)
         case Aggregation.SHARE:
-            f = _filtered(c.model_copy(update={"where": {}}), frame, t)
-            hit = pd.Series(np.ones(len(f), dtype=bool), index=f.index)
-            for name, values in c.where.items():
-                hit &= f[name].astype("string").isin(values).fillna(False)
-            weight = _numeric(kind, f, c.weight) if c.weight else pd.Series(1.0, index=f.index)
-            total = weight.groupby(f[key]).sum()
-            result = (weight * hit).groupby(f[key]).sum() / total.where(total > 0)
-        case Aggregation.ATTRIBUTE:
-            f = _ordered(c, frame).groupby(key).tail(1).set_index(key)
-            result = _attribute(c, kind, f, t)
-        case Aggregation.SURVEY:
-            f = _ordered(c, frame).groupby(key).tail(1).set_index(key)
-            numeric = {col: _numeric(kind, f, col) for col in f.columns
-                       if kind.get_field(col).type in (FieldType.MONEY, FieldType.INT, FieldType.DECIMAL)}
-            numeric["days_since_survey"] = (t - f[kind.event_date]) / DAY
+            m = _window_mask(c, kind, cols, t, with_where=False)
+            hit = _window_mask(c, kind, cols, t) & m
+            weight = np.nan_to_num(_numeric(kind, cols, c.weight)) if c.weight else np.ones(length(cols))
+            total = np.bincount(codes[m], weights=weight[m], minlength=n)
+            part = np.bincount(codes[hit], weights=weight[hit], minlength=n)
             with np.errstate(divide="ignore", invalid="ignore"):
-                result = pd.DataFrame(numeric, index=f.index).eval(c.expr, engine="python")
-            result = result.replace([np.inf, -np.inf], np.nan)
-        case Aggregation.MAX_ELAPSED:
-            f = _filtered(c, frame, t)
-            elapsed = ((t - _dates(c, f)) / DAY).to_numpy(dtype=float)
-            known = np.minimum(_numeric(kind, f, c.field).to_numpy(), elapsed)
-            result = pd.Series(known, index=f.index).groupby(f[key]).max()
+                result = np.where(total > 0, part / total, np.nan)
+        case Aggregation.SURVEY:
+            m = _window_mask(c, kind, cols, t)
+            last = _last_index(codes, _date_of(kind, cols, kind.event_date), m, n)
+            names = {f.name: _gather(_numeric(kind, cols, f.name), last) for f in kind.fields
+                     if f.type in (FieldType.MONEY, FieldType.INT, FieldType.DECIMAL)}
+            names["days_since_survey"] = t - _gather(cols[kind.event_date], last)
+            result = _evaluate(c.expr, names)
         case _:  # pragma: no cover - the enum is exhaustive
             raise NotImplementedError(c.kind)
-    result = result.reindex(subjects)
-    return result.fillna(0.0) if c.fill_zero else result
+    if c.fill_zero:
+        result = np.where(np.isnan(result), 0.0, result)
+    return result
 
 
-def _attribute(c: Compute, kind: RecordKind, f: pd.DataFrame, t: pd.Timestamp) -> pd.Series:
+def _attribute(c: Compute, kind: RecordKind, cols: Columns, last: np.ndarray, t: float) -> np.ndarray:
     if c.transform == "age_years":
-        return (t - f[c.field]) / DAY / 365.25
+        return (t - _gather(cols[c.field], last)) / 365.25
     if c.transform == "birth_age_years":
-        ids = f.index.to_series().astype("string")
-        born = ids.str.slice(6, 14).where(ids.str.len() == 18, "19" + ids.str.slice(6, 12))
-        return (t - pd.to_datetime(born, format="%Y%m%d", errors="coerce")) / DAY / 365.25
+        ids = np.where(last >= 0, cols[c.field][np.maximum(last, 0)], None)
+        born = np.array([_birth_day(v) for v in ids], dtype=float)
+        return (t - born) / 365.25
     if c.encode is not None:
-        return _encode(c, f[c.field])
-    return _numeric(kind, f, c.field)
+        return _gather(_encoded(c, cols[c.field]), last)
+    return _gather(_numeric(kind, cols, c.field), last)
 
 
-def compute_features(catalogue: Catalogue, records: dict[str, pd.DataFrame], as_of: object, policy: Policy,
+def _birth_day(number: str | None) -> float:
+    if not number:
+        return np.nan
+    digits = number[6:14] if len(number) == 18 else "19" + number[6:12]
+    try:
+        return day_number(f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}")
+    except ValueError:
+        return np.nan
+
+
+def compute_features(catalogue: Catalogue, records: Records, as_of: object, policy: Policy,
                      subjects: Iterable[str] | None = None) -> pd.DataFrame:
     """Indicators as of ``as_of`` for ``subjects`` (default: every subject in the subject table).
 
     Parameters
     ----------
     records
-        Typed record frames by kind, as :meth:`creditscore.store.Store.records` or
-        :func:`creditscore.parsing.parse_records` return them; may hold records
-        published after ``as_of`` (they are ignored) and objections.
+        Records by kind, as typed frames (:meth:`creditscore.store.Store.records`,
+        :func:`creditscore.parsing.parse_records`) or columns
+        (:mod:`creditscore.features.columns`); may include records published after
+        ``as_of`` (they are ignored) and objections.
 
     Returns
     -------
-    DataFrame indexed by subject id, one column per indicator in catalogue order (float).
+    DataFrame indexed by subject id, one float column per indicator, in catalogue order.
     """
-    t = pd.Timestamp(as_of)
+    t = day_number(as_of)
     subject_kind = "enterprises" if catalogue.subject.value == "enterprise" else "households"
     frames = prepare_records(records, t, policy, catalogue.sources() | {subject_kind})
     if subjects is None:
-        index = pd.Index(pd.unique(frames[subject_kind][KINDS[subject_kind].subject_column]), name="subject_id")
+        ids = frames[subject_kind][KINDS[subject_kind].subject_column]
+        index = pd.Index(pd.unique(ids.astype(str)), name="subject_id")
     else:
-        index = pd.Index(list(subjects), name="subject_id")
-    columns = {ind.id: _indicator(ind, frames, index, t).to_numpy(dtype=float) for ind in catalogue.indicators}
-    return pd.DataFrame(columns, index=index)
+        index = pd.Index([str(s) for s in subjects], name="subject_id")
+    for name, cols in frames.items():
+        subject_ids = cols[KINDS[name].subject_column]
+        cols["_code"] = index.get_indexer(subject_ids.astype(str)) if len(subject_ids) else np.empty(0, int)
+    n = len(index)
+    matrix = np.column_stack([_indicator(ind, frames, n, t) for ind in catalogue.indicators]) if n else \
+        np.empty((0, len(catalogue.indicators)))
+    return pd.DataFrame(matrix, index=index, columns=catalogue.ids)

@@ -100,33 +100,44 @@ class Store:
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
         return _typed(k, frame)
 
+    def subject_rows(self, subject_id: str, *, as_of: dt.date | None = None,
+                     kinds: set[str] | None = None) -> tuple[str, dict[str, tuple[list[str], list[tuple]]]]:
+        """Every record of one subject as raw rows: (normalised id, kind → (column names, rows)).
+
+        The fast path for grading one subject: one connection, one indexed query per
+        kind, no DataFrame. Objections against the subject's records come under
+        ``objections``. Raises :class:`UnknownSubject` when the store holds nothing.
+        """
+        subject_id, subject_type = _identify(subject_id)
+        out: dict[str, tuple[list[str], list[tuple]]] = {}
+        with self.engine.connect() as conn:
+            for name, kind in KINDS.items():
+                if (kinds is not None and name not in kinds) or (kind.subject not in (None, subject_type)):
+                    continue
+                table = record_table(kind)
+                cols = [c for c in table.c if c.name not in ("id", "source", "ingested_at")]
+                if name == "objections":
+                    stmt = select(*cols).where(table.c.target_key.like(f"{subject_id}|%"))
+                else:
+                    stmt = select(*cols).where(table.c[kind.subject_column] == subject_id)
+                if as_of is not None:
+                    known = table.c.published_on if kind.has_published_on else table.c[kind.event_date or "id"]
+                    stmt = stmt.where(known <= as_of)
+                result = conn.execute(stmt)
+                out[name] = (list(result.keys()), [tuple(r) for r in result])
+        subject_table = "enterprises" if subject_type is SubjectType.ENTERPRISE else "households"
+        if not out.get(subject_table, ([], []))[1] and not any(rows for _, rows in out.values()):
+            raise UnknownSubject(f"no {subject_type.value} with identifier {_display(subject_id)} in the store")
+        return subject_id, out
+
     def subject_records(self, subject_id: str, *, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
         """Every record of one subject (enterprise by USCC, household by head's resident ID), by kind.
 
         Objections against the subject's records are included under ``objections``.
         Raises :class:`UnknownSubject` when the store holds nothing about it.
         """
-        subject_id, subject_type = _identify(subject_id)
-        out: dict[str, pd.DataFrame] = {}
-        for name, kind in KINDS.items():
-            if name == "objections":
-                continue
-            if kind.subject is not None and kind.subject is not subject_type:
-                continue
-            out[name] = self.records(kind, as_of=as_of, subjects=[subject_id])
-        subject_table = "enterprises" if subject_type is SubjectType.ENTERPRISE else "households"
-        if out[subject_table].empty and all(f.empty for f in out.values()):
-            raise UnknownSubject(f"no {subject_type.value} with identifier {_display(subject_id)} in the store")
-        obj = record_table("objections")
-        with self.engine.connect() as conn:
-            stmt = select(*[c for c in obj.c if c.name not in ("id", "source", "ingested_at")]).where(
-                obj.c.target_key.like(f"{subject_id}|%"))
-            if as_of is not None:
-                stmt = stmt.where(obj.c.filed_on <= as_of)
-            result = conn.execute(stmt)
-            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-            out["objections"] = _typed(KINDS["objections"], frame)
-        return out
+        _, rows = self.subject_rows(subject_id, as_of=as_of)
+        return {name: _typed(KINDS[name], pd.DataFrame(data, columns=names)) for name, (names, data) in rows.items()}
 
 
 def _identify(subject_id: str) -> tuple[str, SubjectType]:
