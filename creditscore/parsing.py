@@ -344,7 +344,7 @@ def parse_records(
             text = text.map(lambda v: mask_resident_id(v) if len(v) >= 15 else v, na_action="ignore")
         add_errors(f.name, text, reason)
         typed[f.name] = out
-    df = pd.DataFrame(typed, index=index)
+    df = pd.DataFrame({f.name: typed[f.name] for f in kind.fields}, index=index)  # contract order
 
     bad_so_far = set(np.concatenate([e["_pos"].to_numpy() for e in errors])) if errors else set()
     for check in kind.checks:
