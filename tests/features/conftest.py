@@ -96,7 +96,8 @@ def sme_records(firms: tuple[str, str]) -> dict[str, pd.DataFrame]:
              "status": "fulfilled", "settled_on": "2020-12-30", "published_on": "2021-01-01"},
         ]),
         "court_listings": typed("court_listings", [
-            {"subject_id": a, "case_no": "（2023）豫0102执1号", "listed_on": "2023-02-01", "published_on": "2023-02-04"},
+            {"subject_id": a, "case_no": "（2023）豫0102执1号", "listed_on": "2023-02-01",
+             "published_on": "2023-02-04"},
         ]),
         "market_listings": typed("market_listings", [
             {"uscc": a, "list_type": "abnormal", "entered_on": "2022-05-01", "exited_on": "2022-09-01",
