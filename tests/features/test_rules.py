@@ -18,7 +18,8 @@ from tests.features.conftest import typed
 
 T = pd.Timestamp("2023-06-30")
 RECORD_KINDS = ["tax_grades", "tax_payments", "wage_arrears", "penalties", "contracts", "court_listings",
-                "market_listings", "social_insurance_arrears", "utility_arrears", "loans", "delinquencies", "households"]
+                "market_listings", "social_insurance_arrears", "utility_arrears", "loans", "delinquencies",
+                "households"]
 
 
 @pytest.fixture(scope="module")
