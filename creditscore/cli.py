@@ -132,6 +132,41 @@ def ingest(
     print_reports([report])
 
 
+@app.command("features")
+@friendly_errors
+def features(
+    segment: Annotated[str, typer.Option(help="sme or household")] = "sme",
+    as_of: Annotated[str, typer.Option(help="as-of date (YYYY-MM-DD); default today")] = "",
+    subject: Annotated[str | None, typer.Option(help="one USCC or resident ID: show its indicators")] = None,
+    out: Annotated[Path | None, typer.Option(help="write every subject's indicators to .csv or .parquet")] = None,
+) -> None:
+    """Indicators as of a date, point in time: one subject's (a table) or everyone's (a file)."""
+    import pandas as pd
+
+    from creditscore.features import features_from_store, load_catalogue, subject_features
+
+    catalogue = load_catalogue(segment)
+    date = as_of or dt.date.today().isoformat()
+    store = _store()
+    if subject:
+        row = subject_features(store, catalogue, subject, date).iloc[0]
+        table = Table("indicator", "指标", "value", "unit", title=f"{row.name} as of {date}")
+        for ind in catalogue.indicators:
+            value = row[ind.id]
+            table.add_row(ind.id, ind.name_zh, "—" if pd.isna(value) else f"{value:,.4g}", ind.unit)
+        console.print(table)
+        return
+    frame = features_from_store(store, catalogue, date)
+    if out is None:
+        console.print(frame.describe().T.to_string())
+        return
+    if out.suffix == ".parquet":
+        frame.to_parquet(out)
+    else:
+        frame.to_csv(out)
+    console.print(f"{len(frame):,} subjects × {frame.shape[1]} indicators as of {date} → {out}")
+
+
 @app.command("demo-data")
 @friendly_errors
 def demo_data(
