@@ -59,3 +59,26 @@ def test_kinds_lists_chinese_headers() -> None:
     result = runner.invoke(app, ["kinds"])
     assert result.exit_code == 0
     assert "处罚决定日期" in result.output
+
+
+def test_demo_data_then_features_for_one_firm_and_everyone(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo-data", "--firms", "60", "--households", "60", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "ingest" in result.output
+    from creditscore.store import Store
+
+    uscc = Store.from_settings().records("enterprises")["uscc"].iloc[0]
+    one = runner.invoke(app, ["features", "--subject", uscc, "--as-of", "2024-06-30"])
+    assert one.exit_code == 0, one.output
+    assert "tax_grade_latest" in one.output
+    out = tmp_path / "f.csv"
+    everyone = runner.invoke(app, ["features", "--segment", "household", "--as-of", "2024-06-30", "--out", str(out)])
+    assert everyone.exit_code == 0, everyone.output
+    assert len(pd.read_csv(out)) > 50
+
+
+def test_features_for_an_unknown_firm_is_a_clear_error() -> None:
+    runner.invoke(app, ["db", "init"])
+    result = runner.invoke(app, ["features", "--subject", "91350100M000100Y43"])
+    assert result.exit_code == 2
+    assert "no enterprise" in result.output

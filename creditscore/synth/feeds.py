@@ -101,6 +101,10 @@ def objections(rng: np.random.Generator, tables: dict[str, pd.DataFrame], share:
             "resolved_on": pd.to_datetime(np.where(open_, np.datetime64("NaT"), resolved)),
             "resolved_by": np.where(open_, None, "信用信息中心"),
         }))
+    if not frames:  # a population too small for anyone to object
+        return pd.DataFrame(columns=["target_kind", "target_key", "filed_on", "filed_by", "reason", "status",
+                                     "resolved_on", "resolved_by"]).astype({"filed_on": "datetime64[s]",
+                                                                            "resolved_on": "datetime64[s]"})
     out = pd.concat(frames, ignore_index=True)
     return out[out["filed_on"] <= end].reset_index(drop=True)
 
