@@ -12,6 +12,7 @@ grade at least as good.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from creditscore.config import load_yaml_model
 
-__all__ = ["Band", "MasterScale", "ScoreScaling", "Scales", "load_scales"]
+__all__ = ["Band", "MasterScale", "Scales", "ScoreScaling", "load_scales"]
 
 SCALES_PATH = Path(__file__).resolve().parents[1] / "models" / "scales.yaml"
 
@@ -78,7 +79,7 @@ class MasterScale(BaseModel):
         for b in bands:
             if not b.lower < b.upper:
                 raise ValueError(f"grade {b.grade}: lower {b.lower} must be below upper {b.upper}")
-        for prev, nxt in zip(bands, bands[1:], strict=False):
+        for prev, nxt in itertools.pairwise(bands):
             if prev.upper != nxt.lower:
                 what = "overlap" if prev.upper > nxt.lower else "leave a gap"
                 raise ValueError(f"grades {prev.grade} and {nxt.grade} {what}: {prev.upper} vs {nxt.lower}")

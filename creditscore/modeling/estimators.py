@@ -40,8 +40,7 @@ def _check_binary(y: object) -> np.ndarray:
     kind = type_of_target(y)
     if kind != "binary":
         raise ValueError(f"y must be binary (default / no default); got a {kind} target")
-    classes = np.unique(np.asarray(y))
-    return classes
+    return np.unique(np.asarray(y))
 
 
 class CreditGBM(ClassifierMixin, BaseEstimator):
@@ -140,7 +139,7 @@ class CreditGBM(ClassifierMixin, BaseEstimator):
             mask = np.zeros(len(frame), dtype=bool)
             for cls in (0.0, 1.0):
                 idx = np.flatnonzero(target == cls)
-                mask[rng.choice(idx, max(1, int(round(len(idx) * self.validation_fraction))), replace=False)] = True
+                mask[rng.choice(idx, max(1, round(len(idx) * self.validation_fraction)), replace=False)] = True
             train, valid = (frame[~mask], target[~mask]), (frame[mask], target[mask])
         dtrain = lgb.Dataset(train[0], train[1], categorical_feature=cats, free_raw_data=True)
         dvalid = lgb.Dataset(valid[0], valid[1], reference=dtrain, categorical_feature=cats)
@@ -178,7 +177,7 @@ class CreditGBM(ClassifierMixin, BaseEstimator):
         """LightGBM's own text format (no pickle), trimmed to the best iteration."""
         return self.booster_.model_to_string(num_iteration=self.best_iteration_)
 
-    def __sklearn_tags__(self):  # noqa: ANN204 - sklearn's Tags type
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
@@ -218,7 +217,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         self.base_odds = base_odds
         self.base_score = base_score
 
-    def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None) -> ScorecardModel:  # noqa: N803, ARG002
+    def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None) -> ScorecardModel:  # noqa: N803
         """Bin each feature (monotone as declared), then fit the logistic regression on WOE values."""
         from optbinning import OptimalBinning
         from sklearn.linear_model import LogisticRegression
@@ -303,7 +302,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         model.feature_names_in_ = np.array([b["name"] for b in model.bins_], dtype=object)
         return model
 
-    def __sklearn_tags__(self):  # noqa: ANN204
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
