@@ -51,3 +51,7 @@ class UnknownSubject(CreditScoreError, LookupError):
 
 class ConfigError(CreditScoreError, ValueError):
     """A declaration file (catalogue, scale, policy) is invalid."""
+
+
+class ModelMismatch(CreditScoreError, ValueError):
+    """A model bundle does not fit what it is asked to run with (another catalogue, other features)."""

@@ -1,0 +1,91 @@
+"""Calibration: the model's margin → a 12-month PD that matches observed default rates.
+
+Fitted on data the model did not train on (the validation date). ``method="auto"``
+compares Platt scaling (a logistic regression on the margin) and isotonic
+regression by cross-validated log-loss on that data and keeps the better one.
+The fitted calibrator is plain numbers (JSON), not a pickle.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold
+
+__all__ = ["Calibrator"]
+
+_EPS = 1e-6
+
+
+class Calibrator:
+    """Margin → PD. Monotone non-decreasing in the margin, so it never reorders subjects."""
+
+    def __init__(self, method: Literal["auto", "platt", "isotonic"] = "auto", *, random_state: int = 0) -> None:
+        self.method = method
+        self.random_state = random_state
+
+    @staticmethod
+    def _platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y)
+        return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+    @staticmethod
+    def _isotonic(margin: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        iso = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip", increasing=True).fit(margin, y)
+        return iso.X_thresholds_.astype(float), iso.y_thresholds_.astype(float)
+
+    def fit(self, margin: np.ndarray, y: np.ndarray) -> Calibrator:
+        margin, y = np.asarray(margin, dtype=float), np.asarray(y, dtype=int)
+        if len(np.unique(y)) < 2:
+            raise ValueError("calibration needs both defaults and non-defaults")
+        method = self.method
+        if method == "auto":
+            self.cv_log_loss_ = self._compare(margin, y)
+            method = min(self.cv_log_loss_, key=self.cv_log_loss_.get)
+        self.method_ = method
+        if method == "platt":
+            self.a_, self.b_ = self._platt(margin, y)
+        else:
+            self.x_, self.y_ = self._isotonic(margin, y)
+        return self
+
+    def _compare(self, margin: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=self.random_state)
+        losses = {"platt": [], "isotonic": []}
+        for train, test in folds.split(margin.reshape(-1, 1), y):
+            a, b = self._platt(margin[train], y[train])
+            losses["platt"].append(log_loss(y[test], _sigmoid(a * margin[test] + b), labels=[0, 1]))
+            xs, ys = self._isotonic(margin[train], y[train])
+            losses["isotonic"].append(log_loss(y[test], np.interp(margin[test], xs, ys), labels=[0, 1]))
+        return {k: float(np.mean(v)) for k, v in losses.items()}
+
+    def predict(self, margin: np.ndarray) -> np.ndarray:
+        m = np.asarray(margin, dtype=float)
+        if self.method_ == "platt":
+            return _sigmoid(self.a_ * m + self.b_)
+        return np.interp(m, self.x_, self.y_)
+
+    def to_dict(self) -> dict[str, object]:
+        if self.method_ == "platt":
+            return {"method": "platt", "a": self.a_, "b": self.b_,
+                    "cv_log_loss": getattr(self, "cv_log_loss_", None)}
+        return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist(),
+                "cv_log_loss": getattr(self, "cv_log_loss_", None)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Calibrator:
+        cal = cls(method=data["method"])  # type: ignore[arg-type]
+        cal.method_ = data["method"]
+        if cal.method_ == "platt":
+            cal.a_, cal.b_ = float(data["a"]), float(data["b"])
+        else:
+            cal.x_, cal.y_ = np.asarray(data["x"], dtype=float), np.asarray(data["y"], dtype=float)
+        return cal
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
