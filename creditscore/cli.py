@@ -167,6 +167,96 @@ def features(
     console.print(f"{len(frame):,} subjects × {frame.shape[1]} indicators as of {date} → {out}")
 
 
+@app.command("train")
+@friendly_errors
+def train(
+    segment: Annotated[str, typer.Option(help="sme or household")] = "sme",
+    source: Annotated[str, typer.Option(help="store (the credit information store) or synthetic (a generated "
+                                              "population, with the oracle AUC in the report)")] = "store",
+    families: Annotated[str, typer.Option(help="comma-separated: gbm, scorecard, additive")] = "gbm,scorecard",
+    firms: Annotated[int, typer.Option(help="synthetic source: firms")] = 30_000,
+    households: Annotated[int, typer.Option(help="synthetic source: households")] = 30_000,
+    seed: Annotated[int, typer.Option(help="synthetic source: seed")] = 7,
+    register: Annotated[bool, typer.Option(help="log to MLflow and register the bundles")] = True,
+    export: Annotated[Path | None, typer.Option(help="also copy the champion bundle here (e.g. models/demo/sme)")]
+    = None,
+) -> None:
+    """Train both model families out of time, report, save bundles, register them and mark the champion."""
+    import shutil
+
+    import pandas as pd
+
+    from creditscore.features import load_catalogue, store_records
+    from creditscore.modeling.report import write_report
+    from creditscore.modeling.train import observation_dates, train_segment
+
+    settings = get_settings()
+    catalogue = load_catalogue(segment)
+    truth = None
+    with console.status(f"reading records ({source})…"):
+        if source == "synthetic":
+            from creditscore.synth import SynthConfig, generate
+
+            population = generate(SynthConfig(seed=seed, n_firms=firms, n_households=households))
+            records, dates = population.tables, population.observation_dates()
+            truth = population.true_pd
+        elif source == "store":
+            store = _store()
+            records = store_records(store, catalogue)
+            dates = observation_dates(records)
+        else:
+            raise typer.BadParameter("source must be store or synthetic")
+    with console.status(f"training {segment} on {len(dates)} observation dates…"):
+        result = train_segment(records, segment, dates, families=families.split(","), catalogue=catalogue,
+                               truth=truth)
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d-%H%M%S")
+    root = settings.data_dir / "models" / segment / stamp
+    bundle_dirs = {f: r.bundle.save(root / f) for f, r in result.families.items()}
+    report_json, report_html = write_report(result, settings.data_dir / "reports" / segment / stamp)
+    table = Table("family", "val AUC", "test AUC", "KS", "ECE (pp)", "vs oracle", "seconds",
+                  title=f"{segment}: train {', '.join(result.dates['train'])} · validate "
+                        f"{result.dates['validation'][0]} · test {result.dates['test'][0]}")
+    for f, r in result.families.items():
+        ratio = f"{r.test['auc_vs_oracle']:.1%}" if "auc_vs_oracle" in r.test else "—"
+        table.add_row(("★ " if f == result.champion else "") + f, f"{r.validation['auc']:.4f}",
+                      f"{r.test['auc']:.4f}", f"{r.test['ks']:.3f}", f"{r.test['ece'] * 100:.2f}", ratio,
+                      f"{r.seconds:.1f}")
+    console.print(table)
+    if result.oracle:
+        console.print(f"oracle AUC on the test date: {result.oracle['auc']:.4f}")
+    console.print(f"champion: [bold]{result.champion}[/] — {result.rule}")
+    console.print(f"bundles: {root}\nreport: {report_html}")
+    if export is not None:
+        if export.exists():
+            shutil.rmtree(export)
+        shutil.copytree(bundle_dirs[result.champion], export)
+        console.print(f"champion bundle copied to {export}")
+    if register:
+        from creditscore.registry import log_training
+
+        with console.status("logging to MLflow…"):
+            logged = log_training(result, bundle_dirs, report_json.parent)
+        for f, entry in logged.items():
+            console.print(f"MLflow: {f} run {entry['run_id']}"
+                          + (f", registered version {entry['version']} as @{entry['alias']}" if "version" in entry
+                             else ""))
+
+
+@app.command("promote")
+@friendly_errors
+def promote(
+    segment: Annotated[str, typer.Option(help="sme or household")],
+    version: Annotated[int, typer.Option(help="registered model version to promote")],
+    alias: Annotated[str, typer.Option(help="registry alias")] = "champion",
+) -> None:
+    """Point a registry alias (default: champion) at a registered model version."""
+    from creditscore.registry import model_name
+    from creditscore.registry import promote as do_promote
+
+    do_promote(segment, version, alias)
+    console.print(f"{model_name(segment)}@{alias} → version {version}")
+
+
 @app.command("demo-data")
 @friendly_errors
 def demo_data(

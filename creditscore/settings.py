@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     #: Rows validated and written per step of an ingest (bounds memory on large files).
     ingest_chunk_rows: int = 100_000
+    #: MLflow tracking and registry URI; default: SQLite in ``data_dir`` with local artifacts.
+    mlflow_tracking_uri: str | None = None
 
     @cached_property
     def store_url(self) -> str:

@@ -38,7 +38,14 @@ class Calibrator:
         iso = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip", increasing=True).fit(margin, y)
         return iso.X_thresholds_.astype(float), iso.y_thresholds_.astype(float)
 
-    def fit(self, margin: np.ndarray, y: np.ndarray) -> Calibrator:
+    def fit(self, margin: np.ndarray, y: np.ndarray, *, central_tendency: float | None = None) -> Calibrator:
+        """Fit margin → PD on ``(margin, y)``.
+
+        With ``central_tendency`` (the long-run average default rate, e.g. over all
+        the training dates), the fitted curve is then shifted in log-odds so that its
+        mean PD on this data equals it: a PD calibrated *through the cycle*, rather
+        than to the one year the calibration data happens to come from.
+        """
         margin, y = np.asarray(margin, dtype=float), np.asarray(y, dtype=int)
         if len(np.unique(y)) < 2:
             raise ValueError("calibration needs both defaults and non-defaults")
@@ -51,6 +58,14 @@ class Calibrator:
             self.a_, self.b_ = self._platt(margin, y)
         else:
             self.x_, self.y_ = self._isotonic(margin, y)
+        self.shift_ = 0.0
+        if central_tendency is not None:
+            if not 0 < central_tendency < 1:
+                raise ValueError(f"central tendency must be a rate in (0, 1), got {central_tendency}")
+            from scipy.optimize import brentq
+
+            base = _logit(self._raw(margin))
+            self.shift_ = float(brentq(lambda d: _sigmoid(base + d).mean() - central_tendency, -5, 5))
         return self
 
     def _compare(self, margin: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -63,23 +78,27 @@ class Calibrator:
             losses["isotonic"].append(log_loss(y[test], np.interp(margin[test], xs, ys), labels=[0, 1]))
         return {k: float(np.mean(v)) for k, v in losses.items()}
 
-    def predict(self, margin: np.ndarray) -> np.ndarray:
+    def _raw(self, margin: np.ndarray) -> np.ndarray:
         m = np.asarray(margin, dtype=float)
         if self.method_ == "platt":
             return _sigmoid(self.a_ * m + self.b_)
         return np.interp(m, self.x_, self.y_)
 
+    def predict(self, margin: np.ndarray) -> np.ndarray:
+        raw = self._raw(margin)
+        return raw if not self.shift_ else _sigmoid(_logit(raw) + self.shift_)
+
     def to_dict(self) -> dict[str, object]:
+        common = {"shift": self.shift_, "cv_log_loss": getattr(self, "cv_log_loss_", None)}
         if self.method_ == "platt":
-            return {"method": "platt", "a": self.a_, "b": self.b_,
-                    "cv_log_loss": getattr(self, "cv_log_loss_", None)}
-        return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist(),
-                "cv_log_loss": getattr(self, "cv_log_loss_", None)}
+            return {"method": "platt", "a": self.a_, "b": self.b_, **common}
+        return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist(), **common}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Calibrator:
         cal = cls(method=data["method"])  # type: ignore[arg-type]
         cal.method_ = data["method"]
+        cal.shift_ = float(data.get("shift", 0.0))
         if cal.method_ == "platt":
             cal.a_, cal.b_ = float(data["a"]), float(data["b"])
         else:
@@ -89,3 +108,8 @@ class Calibrator:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))

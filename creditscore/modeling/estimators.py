@@ -37,10 +37,14 @@ def _as_frame(X: object, names: Sequence[str] | None = None) -> pd.DataFrame:  #
 
 
 def _check_binary(y: object) -> np.ndarray:
-    kind = type_of_target(y)
+    kind = type_of_target(y, input_name="y", raise_unknown=True)
     if kind != "binary":
-        raise ValueError(f"y must be binary (default / no default); got a {kind} target")
-    return np.unique(np.asarray(y))
+        raise ValueError(f"Only binary classification is supported (default / no default). "
+                         f"The type of the target is {kind}.")
+    classes = np.unique(np.asarray(y))
+    if len(classes) < 2:
+        raise ValueError("y has only one class: a PD model needs both defaults and non-defaults")
+    return classes
 
 
 class CreditGBM(ClassifierMixin, BaseEstimator):
@@ -164,14 +168,16 @@ class CreditGBM(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: object) -> np.ndarray:  # noqa: N803
         """The margin (log-odds of default) before calibration."""
-        return self.booster_.predict(self._matrix(X), raw_score=True, num_iteration=self.best_iteration_)
+        matrix = self._matrix(X)
+        return self.booster_.predict(matrix, raw_score=True, num_iteration=self.best_iteration_)
 
     def predict_proba(self, X: object) -> np.ndarray:  # noqa: N803
         p = 1 / (1 + np.exp(-self.decision_function(X)))
         return np.column_stack([1 - p, p])
 
     def predict(self, X: object) -> np.ndarray:  # noqa: N803
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        margin = self.decision_function(X)
+        return self.classes_[(margin > 0).astype(int)]
 
     def model_string(self) -> str:
         """LightGBM's own text format (no pickle), trimmed to the best iteration."""
@@ -180,6 +186,7 @@ class CreditGBM(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False  # a PD model: default or not
         return tags
 
 
@@ -263,15 +270,17 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         return pd.DataFrame(arr, columns=[s["name"] for s in self.bins_])
 
     def decision_function(self, X: object) -> np.ndarray:  # noqa: N803
-        """Log-odds of default: intercept + Σ coefficient × WOE (optbinning's WOE is ln(non-event/event))."""
-        return self.intercept_ + self._woe(self._frame(X)) @ self.coef_
+        """Log-odds of default: intercept + Σ coefficient × WOE."""
+        woe = self._woe(self._frame(X))
+        return self.intercept_ + woe @ self.coef_
 
     def predict_proba(self, X: object) -> np.ndarray:  # noqa: N803
         p = 1 / (1 + np.exp(-self.decision_function(X)))
         return np.column_stack([1 - p, p])
 
     def predict(self, X: object) -> np.ndarray:  # noqa: N803
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        margin = self.decision_function(X)
+        return self.classes_[(margin > 0).astype(int)]
 
     def points(self, X: object) -> pd.DataFrame:  # noqa: N803
         """Points per feature and in total: more points, less risk (the scorecard a credit officer reads)."""
@@ -305,6 +314,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False  # a PD model: default or not
         return tags
 
 

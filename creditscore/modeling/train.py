@@ -29,7 +29,7 @@ from creditscore.modeling.calibration import Calibrator
 from creditscore.modeling.estimators import CreditGBM, ScorecardModel
 from creditscore.policy import Policy, load_policy
 
-__all__ = ["FamilyResult", "TrainResult", "choose_champion", "make_estimator", "train_segment"]
+__all__ = ["FamilyResult", "TrainResult", "choose_champion", "make_estimator", "observation_dates", "train_segment"]
 
 Truth = Callable[[pd.Timestamp, str], pd.DataFrame]  # (as_of, segment) → subject_id, pd
 
@@ -89,6 +89,19 @@ def choose_champion(validation_auc: dict[str, float], tie_auc: float = 0.005) ->
     return best, f"highest validation AUC ({others})"
 
 
+def observation_dates(records: dict[str, pd.DataFrame], *, month_day: tuple[int, int] = (6, 30)) -> list[pd.Timestamp]:
+    """30 June of each year with a year of history before it and a full year of outcomes after it."""
+    published = [f["published_on"].dropna() for f in records.values() if "published_on" in f and len(f)]
+    if not published:
+        raise ValueError("no records: nothing to train on")
+    first = min(p.min() for p in published)
+    end = max(p.max() for p in published)
+    m, d = month_day
+    return [pd.Timestamp(y, m, d) for y in range(first.year + 1, end.year + 1)
+            if pd.Timestamp(y, m, d) - first >= pd.Timedelta(days=365)
+            and pd.Timestamp(y, m, d) + pd.Timedelta(days=365) <= end]
+
+
 def _split(dates: Sequence[pd.Timestamp]) -> tuple[list[pd.Timestamp], pd.Timestamp, pd.Timestamp]:
     ordered = sorted(pd.Timestamp(d) for d in dates)
     if len(ordered) < 3:
@@ -131,12 +144,15 @@ def train_segment(
     window = {"train": [d.date().isoformat() for d in train_dates], "validation": [valid_date.date().isoformat()],
               "test": [test_date.date().isoformat()]}
 
+    # PDs are calibrated to the long-run default rate of every date before the test date (through the cycle).
+    central_tendency = float(np.concatenate([y["train"], y["valid"]]).mean())
     results: dict[str, FamilyResult] = {}
     for family in families:
         started = time.perf_counter()
         estimator = make_estimator(family, catalogue)
         estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]))
-        calibrator = Calibrator().fit(estimator.decision_function(X["valid"]), y["valid"])
+        calibrator = Calibrator().fit(estimator.decision_function(X["valid"]), y["valid"],
+                                      central_tendency=central_tendency)
         meta = {"training_windows": window, "rows": {k: len(v) for k, v in y.items()},
                 "explainer": "additive" if family == "additive" else ("points" if family == "scorecard"
                                                                         else "treeshap"),
