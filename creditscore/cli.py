@@ -301,6 +301,28 @@ def demo() -> None:
     if store.counts()["enterprises"] == 0:
         demo_data(firms=3_000, households=4_000, seed=20240630, out=None, fmt="csv", english=False, load=True)
     db_status()
+    _demo_grades(store)
+
+
+def _demo_grades(store: Store) -> None:
+    """Grade everyone in the store with the shipped demo bundles: the path store → features → PD → grade."""
+    import pandas as pd
+
+    from creditscore.features import features_from_store, load_catalogue
+    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
+
+    as_of = pd.Timestamp(store.latest_publication() or dt.date.today())
+    for segment, title in (("sme", "企业 SMEs"), ("household", "农户 households")):
+        catalogue = load_catalogue(segment)
+        bundle = ModelBundle.load(DEMO_BUNDLES / segment, catalogue=catalogue)
+        graded = bundle.predict(features_from_store(store, catalogue, as_of))
+        counts = graded["grade"].value_counts().reindex(bundle.scale.names, fill_value=0)
+        table = Table("grade", "subjects", "share", "mean PD",
+                      title=f"{title}: grades as of {as_of.date()} ({bundle.family} bundle {bundle.version_label})")
+        for grade, n in counts.items():
+            mean_pd = graded.loc[graded["grade"] == grade, "pd"].mean()
+            table.add_row(grade, f"{n:,}", f"{n / max(len(graded), 1):.1%}", "—" if n == 0 else f"{mean_pd:.2%}")
+        console.print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,7 +44,8 @@ class ScoreScaling(BaseModel):
     def score(self, pd_: np.ndarray) -> np.ndarray:
         p = np.clip(np.asarray(pd_, dtype=float), 1e-9, 1 - 1e-9)
         raw = self.base_score + self.pdo / np.log(2) * np.log((1 - p) / p / self.base_odds)
-        return np.clip(raw, self.minimum, self.maximum)
+        # Rounded to 0.01: a grade must follow the score a person reads, not a floating-point hair.
+        return np.round(np.clip(raw, self.minimum, self.maximum), 2)
 
     def pd_at(self, score: float) -> float:
         """The PD whose (unclipped) score is ``score``: how score bands read as PD."""
@@ -100,7 +101,7 @@ class MasterScale(BaseModel):
             return np.searchsorted(uppers, p, side="right")
         s = self.score.score(p)
         lowers = np.array([b.lower for b in self.grades[:-1]])  # descending from the best
-        return np.searchsorted(-lowers, -s, side="right")
+        return np.searchsorted(-lowers, -s, side="left")  # a score on a lower bound earns that grade
 
     def grade(self, pd_: np.ndarray) -> np.ndarray:
         return np.array(self.names, dtype=object)[self.grade_index(pd_)]

@@ -30,9 +30,11 @@ from creditscore.grades import MasterScale
 from creditscore.modeling.calibration import Calibrator
 from creditscore.modeling.estimators import CreditGBM, ScorecardModel
 
-__all__ = ["ModelBundle", "library_versions"]
+__all__ = ["DEMO_BUNDLES", "ModelBundle", "library_versions"]
 
 FAMILIES = ("gbm", "scorecard", "additive")
+#: Small bundles shipped in git so the product grades out of the box (trained on synthetic data).
+DEMO_BUNDLES = Path(__file__).resolve().parents[2] / "models" / "demo"
 
 
 def library_versions() -> dict[str, str]:

@@ -70,6 +70,18 @@ class Store:
             return {name: conn.execute(select(func.count()).select_from(record_table(name))).scalar_one()
                     for name in KINDS}
 
+    def latest_publication(self) -> dt.date | None:
+        """The most recent publication date of any record: how current the store is."""
+        latest = None
+        with self.engine.connect() as conn:
+            for name, kind in KINDS.items():
+                if kind.has_published_on:
+                    value = conn.execute(select(func.max(record_table(name).c.published_on))).scalar_one()
+                    if value is not None:
+                        value = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+                        latest = value if latest is None or value > latest else latest
+        return latest
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -181,7 +181,8 @@ def _tax_grades(c: _Ctx) -> pd.DataFrame:
     out = pd.DataFrame({"uscc": c.uscc[i], "year": c.years[y], "grade": grades[i, y]})
     event = year_start(c.years[y] + 1) - DAY
     out["published_on"] = to_datetime(published(rng, event, 100, 0.02))  # rated in April
-    return out.astype({"year": "Int64"})
+    out = out[out["published_on"] <= pd.Timestamp(c.end)]  # the last year's grades are not out yet
+    return out.astype({"year": "Int64"}).reset_index(drop=True)
 
 
 def _tax_payments(c: _Ctx) -> pd.DataFrame:
@@ -200,7 +201,8 @@ def _tax_payments(c: _Ctx) -> pd.DataFrame:
     out = pd.concat(rows, ignore_index=True)
     event = year_start(out["year"].to_numpy() + 1) - DAY
     out["published_on"] = to_datetime(published(rng, event, 151, 0.02))
-    return out.astype({"year": "Int64", "amount": "Int64"})
+    out = out[out["published_on"] <= pd.Timestamp(c.end)]
+    return out.astype({"year": "Int64", "amount": "Int64"}).reset_index(drop=True)
 
 
 def _wage_arrears(c: _Ctx) -> pd.DataFrame:
