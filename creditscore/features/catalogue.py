@@ -125,20 +125,42 @@ class Compute(BaseModel):
 
 
 class Reason(BaseModel):
-    """Reason templates: ``{value}`` is the subject's own value, with a format spec where useful."""
+    """Reason templates: ``{value}`` is the subject's own value, with a format spec where useful.
+
+    For coded indicators (flags, grades, classes) ``labels_zh`` / ``labels_en`` turn
+    the code into words first — a flag's 0 and 1 need different sentences.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     zh: str
     en: str
+    labels_zh: dict[int, str] | None = None
+    labels_en: dict[int, str] | None = None
 
     @model_validator(mode="after")
     def _only_value(self) -> Reason:
         for text in (self.zh, self.en):
-            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name is not None]
+            names = {name for name, _ in fields}
             if names - {"value"}:
                 raise ValueError(f"reason template {text!r} may only use {{value}}, found {sorted(names)}")
+            if self.labels_zh is not None and any(spec for _, spec in fields):
+                raise ValueError(f"reason template {text!r}: with labels, {{value}} is a word and takes no format")
+        if (self.labels_zh is None) != (self.labels_en is None) or (
+                self.labels_zh is not None and set(self.labels_zh) != set(self.labels_en or {})):
+            raise ValueError("labels_zh and labels_en must label the same codes")
         return self
+
+    def render(self, language: str, value: float) -> str | None:
+        """The sentence for ``value`` in ``language`` ("zh" or "en"); None when the value is missing."""
+        if value != value:  # NaN: no record
+            return None
+        template = self.zh if language == "zh" else self.en
+        labels = self.labels_zh if language == "zh" else self.labels_en
+        if labels is not None:
+            return template.format(value=labels.get(round(value), f"{value:g}"))
+        return template.format(value=value)
 
 
 class Indicator(BaseModel):

@@ -44,11 +44,25 @@ def _importance(result: TrainResult, family: str) -> list[dict[str, object]]:
     return [{"indicator": k, "log_odds_range": v} for k, v in pairs[:15]]
 
 
+def global_importance(result: TrainResult, family: str, sample: int = 5_000) -> pd.DataFrame:
+    """Mean |contribution| per indicator on the test date (TreeSHAP, or the scorecard's points)."""
+    from creditscore.explain import explain
+
+    r = result.families[family]
+    X = r.test_features.iloc[:sample]  # noqa: N806
+    e = explain(r.bundle, X)
+    mean_abs = np.abs(e.contributions).mean(axis=0)
+    frame = pd.DataFrame({"indicator": e.feature_names, "mean_abs_contribution": mean_abs,
+                          "family": [result.catalogue.by_id[f].family.value for f in e.feature_names]})
+    return frame.sort_values("mean_abs_contribution", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def report_dict(result: TrainResult) -> dict[str, object]:
     fams = {}
     for family, r in result.families.items():
         fams[family] = {"validation": r.validation, "test": r.test, "seconds": round(r.seconds, 2),
                         "grades": r.grades.to_dict(orient="records"), "importance": _importance(result, family),
+                        "mean_abs_contribution": global_importance(result, family).to_dict(orient="records"),
                         "bundle_version": r.bundle.version_label}
     return {"segment": result.segment, "catalogue_version": result.catalogue.version,
             "catalogue_hash": result.catalogue.hash, "dates": result.dates, "champion": result.champion,
@@ -150,8 +164,8 @@ def write_report(result: TrainResult, folder: str | Path) -> tuple[Path, Path]:
                          for f, r in result.families.items()) + "</p>") if result.oracle else ""
     imgs = "".join(f'<figure><img src="data:image/png;base64,{b}" alt="{k}"></figure>' for k, b in plots.items())
     grade_tables = "".join(f"<h3>{html.escape(f)}</h3>{_table(r.grades)}" for f, r in result.families.items())
-    importance = "".join(f"<h3>{html.escape(f)}</h3>{_table(pd.DataFrame(_importance(result, f)))}"
-                         for f in result.families)
+    importance = "".join(f"<h3>{html.escape(f)}: mean |contribution| (log-odds), test date</h3>"
+                         f"{_table(global_importance(result, f).head(15))}" for f in result.families)
     page = f"""<!doctype html><html lang="en"><meta charset="utf-8">
 <title>creditscore — {result.segment} model report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}

@@ -44,6 +44,7 @@ class FamilyResult:
     seconds: float
     test_pd: np.ndarray = field(repr=False)
     train_pd: np.ndarray = field(repr=False)
+    test_features: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -153,10 +154,14 @@ def train_segment(
         estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]))
         calibrator = Calibrator().fit(estimator.decision_function(X["valid"]), y["valid"],
                                       central_tendency=central_tendency)
+        centres = {}
+        if isinstance(estimator, ScorecardModel):
+            # explanations are relative to the average training subject, as TreeSHAP's are
+            centres = {"contribution_centres": (estimator._woe(X["train"]) * estimator.coef_).mean(axis=0).tolist()}
         meta = {"training_windows": window, "rows": {k: len(v) for k, v in y.items()},
                 "explainer": "additive" if family == "additive" else ("points" if family == "scorecard"
                                                                         else "treeshap"),
-                "version": f"{segment}-{family}-{pd.Timestamp.now(tz='UTC'):%Y%m%d%H%M%S}"}
+                "version": f"{segment}-{family}-{pd.Timestamp.now(tz='UTC'):%Y%m%d%H%M%S}", **centres}
         bundle = ModelBundle.from_estimator(estimator, segment=segment, family=family, catalogue=catalogue,
                                             calibrator=calibrator, scale=scale, meta=meta)
         valid_pd = bundle.predict(X["valid"])["pd"].to_numpy()
@@ -168,7 +173,8 @@ def train_segment(
         test["calibration"] = calibrator.method_
         bundle.meta["metrics"] = {"validation": validation, "test": test}
         results[family] = FamilyResult(family, bundle, validation, test, metrics.grade_table(scale, y["test"], test_pd),
-                                       time.perf_counter() - started, test_pd, train_pd)
+                                       time.perf_counter() - started, test_pd, train_pd,
+                                       X["test"].set_axis(parts["test"]["subject_id"].to_numpy()))
 
     champion, rule = choose_champion({k: v.validation["auc"] for k, v in results.items()})
     oracle: dict[str, float] = {}

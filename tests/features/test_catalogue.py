@@ -69,8 +69,8 @@ def test_catalogue_hash_changes_with_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", [0.0, 3.0, 0.25, 12_345.6, -0.4])
 def test_every_reason_renders_in_both_languages(segment: str, value: float) -> None:
     for indicator in load_catalogue(segment).indicators:
-        zh = indicator.reason.zh.format(value=value)
-        en = indicator.reason.en.format(value=value)
+        zh = indicator.reason.render("zh", value)
+        en = indicator.reason.render("en", value)
         assert "{" not in zh
         assert "{" not in en
         assert zh.strip()
