@@ -37,8 +37,9 @@ MEANING = {
            "(the base value); base value + the sum of contributions = the model's log-odds. Positive: raises the "
            "risk (adverse); negative: lowers it (favourable). The PD is the calibrated, monotone transform of the "
            "log-odds."),
-    "zh": ("贡献值为违约对数几率（log-odds），相对于训练样本的平均主体（基准值）；基准值加全部贡献值等于模型的对数几率。"
-           "正值表示提高风险（不利因素），负值表示降低风险（有利因素）。违约概率由对数几率经单调校准得到。"),
+    "zh": ("贡献值为违约对数几率（log-odds），相对于训练样本的平均主体（基准值）；"
+           "基准值加全部贡献值等于模型的对数几率。正值表示提高风险（不利因素），负值表示降低风险（有利因素）。"
+           "违约概率由对数几率经单调校准得到。"),
 }
 
 
@@ -89,7 +90,7 @@ def reasons(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3,
     Indicators whose contribution is below ``min_contribution`` in size are not reasons.
     """
     c = explanation.contributions
-    n, k = c.shape
+    n = c.shape[0]
     parts = []
     for kind, count, sign in (("adverse", adverse, 1.0), ("favourable", favourable, -1.0)):
         if count <= 0 or n == 0:

@@ -40,7 +40,7 @@ def waterfall(explanation: Explanation, catalogue: Catalogue, row: int = 0, *, t
         steps.append(float(c[rest].sum()))
     fig, ax = plt.subplots(figsize=(7, 0.42 * (len(steps) + 2) + 1))
     position = explanation.base_value
-    for k, (label, step) in enumerate(zip(labels, steps, strict=True)):
+    for k, step in enumerate(steps):
         colour = "#d62728" if step > 0 else "#2ca02c"
         ax.barh(k, step, left=position, color=colour)
         ax.text(position + step, k, f" {step:+.2f}", va="center", ha="left" if step > 0 else "right", fontsize=8)

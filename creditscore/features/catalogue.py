@@ -9,6 +9,7 @@ templates in Chinese and English). Adding an indicator is a YAML edit plus a tes
 from __future__ import annotations
 
 import enum
+import math
 import string
 from functools import cached_property
 from pathlib import Path
@@ -154,7 +155,7 @@ class Reason(BaseModel):
 
     def render(self, language: str, value: float) -> str | None:
         """The sentence for ``value`` in ``language`` ("zh" or "en"); None when the value is missing."""
-        if value != value:  # NaN: no record
+        if math.isnan(value):  # no record
             return None
         template = self.zh if language == "zh" else self.en
         labels = self.labels_zh if language == "zh" else self.labels_en
