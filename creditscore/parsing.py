@@ -25,7 +25,7 @@ from creditscore.errors import InvalidCode, InvalidRecord
 from creditscore.ids import mask_resident_id, validate_resident_id, validate_uscc
 from creditscore.schema import Field, FieldType, RecordKind, SubjectType
 
-__all__ = ["ParseResult", "map_headers", "parse_records", "record_keys"]
+__all__ = ["ParseResult", "map_headers", "parse_field", "parse_records", "record_keys"]
 
 ERROR_COLUMNS = ["row", "column", "value", "reason"]
 
@@ -251,6 +251,37 @@ def _time_of(kind: RecordKind, df: pd.DataFrame) -> pd.Series:
     return df[f.name]
 
 
+def parse_field(f: Field, text: pd.Series, today: dt.date | None = None) -> tuple[pd.Series, pd.Series]:
+    """One column's text → (typed values, reason per value or NA). Subject ids need the record: not here."""
+    values = _clean_text(text)
+    today = today or dt.date.today()
+    if f.type is FieldType.USCC:
+        out, reason = _uscc(values)
+    elif f.type is FieldType.RESIDENT_ID:
+        out, reason = _resident_id(values, today)
+    elif f.type is FieldType.DATE:
+        out, reason = _dates(values)
+    elif f.type is FieldType.MONTH:
+        out, reason = _months(values)
+    elif f.type in (FieldType.INT, FieldType.YEAR):
+        out, reason = _ints(f, values)
+    elif f.type is FieldType.DECIMAL:
+        out, reason = _decimals(f, values)
+    elif f.type is FieldType.MONEY:
+        out, reason = _money(f, values)
+    elif f.type is FieldType.ENUM:
+        out, reason = _enum(f, values)
+    elif f.type is FieldType.DIVISION:
+        out, reason = _division(f, values)
+    elif f.type is FieldType.SUBJECT_ID:
+        raise ValueError("subject ids are parsed with their record (parse_records)")
+    else:
+        out, reason = _text(f, values)
+    if f.required:
+        reason = reason.mask(values.isna(), f"required value is missing ({f.zh})")
+    return out, reason
+
+
 def record_keys(kind: RecordKind, df: pd.DataFrame) -> pd.Series:
     """The natural key of each row as one string: ``value|value|…`` (dates as YYYY-MM-DD)."""
     parts = []
@@ -310,35 +341,17 @@ def parse_records(
              for f in kind.fields}
     for f in kind.fields:
         text = texts[f.name]
-        if f.type is FieldType.USCC:
-            out, reason = _uscc(text)
-        elif f.type is FieldType.RESIDENT_ID:
-            out, reason = _resident_id(text, today)
-        elif f.type is FieldType.SUBJECT_ID:
+        if f.type is FieldType.SUBJECT_ID:
             declared, type_reason = _enum(kind.get_field("subject_type"), texts["subject_type"])
             add_errors("subject_type", texts["subject_type"], type_reason)
             out, reason, inferred = _subject_ids(text, declared, today)
             typed["subject_type"] = inferred
+            if f.required:
+                reason = reason.mask(text.isna(), f"required value is missing ({f.zh})")
         elif f.name == "subject_type":
             continue  # handled with subject_id
-        elif f.type is FieldType.DATE:
-            out, reason = _dates(text)
-        elif f.type is FieldType.MONTH:
-            out, reason = _months(text)
-        elif f.type in (FieldType.INT, FieldType.YEAR):
-            out, reason = _ints(f, text)
-        elif f.type is FieldType.DECIMAL:
-            out, reason = _decimals(f, text)
-        elif f.type is FieldType.MONEY:
-            out, reason = _money(f, text)
-        elif f.type is FieldType.ENUM:
-            out, reason = _enum(f, text)
-        elif f.type is FieldType.DIVISION:
-            out, reason = _division(f, text)
         else:
-            out, reason = _text(f, text)
-        if f.required:
-            reason = reason.mask(text.isna(), f"required value is missing ({f.zh})")
+            out, reason = parse_field(f, text, today)
         if f.type in (FieldType.RESIDENT_ID, FieldType.SUBJECT_ID):
             # Never echo a full resident ID into an error file: mask what is shown.
             text = text.map(lambda v: mask_resident_id(v) if len(v) >= 15 else v, na_action="ignore")

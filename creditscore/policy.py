@@ -1,15 +1,24 @@
 """Credit policy, as versioned configuration (``models/policy.yaml``).
 
-This module holds the parts the feature pipeline needs — credit repair (信用修复)
-and the treatment of records under objection (异议). Overrides and loan terms
-join it with the policy issue.
+* credit repair (信用修复): how long negative records count, by kind and severity;
+* objections (异议): how a record under objection is treated, and the answer deadline;
+* overrides (失信惩戒): blacklists that cap the grade and withhold credit;
+* red list (守信激励): favourable facts that lift the grade, within stated limits;
+* loan terms (信易贷): eligibility, credit line, rate adjustment and term by grade.
+
+Everything is validated on load (unknown keys, overlapping bands, indicators or
+grades that do not exist) with the file, the key and the reason.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from creditscore.config import load_yaml_model
@@ -66,12 +75,156 @@ class ObjectionRule(BaseModel):
     answer_within_days: int = Field(20, gt=0)
 
 
+Segment = Literal["sme", "household"]
+_OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "==": np.equal, ">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
+}
+
+
+class Condition(BaseModel):
+    """``indicator op value``; a missing indicator value never satisfies a condition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    indicator: str
+    op: Literal["==", ">=", ">", "<=", "<"]
+    value: float
+
+    def holds(self, values: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return _OPS[self.op](values, self.value) & ~np.isnan(values)
+
+
+class Text(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zh: str
+    en: str
+
+
+class OverrideRule(BaseModel):
+    """A blacklist fact: caps the grade and may make the subject ineligible for credit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str
+    name_en: str
+    segments: list[Segment] = Field(min_length=1)
+    when: list[Condition] = Field(min_length=1)
+    ineligible: bool = False
+    cap: dict[Segment, str] = Field(default_factory=dict)
+    reason: Text
+
+    @model_validator(mode="after")
+    def _cap_per_segment(self) -> OverrideRule:
+        missing = [s for s in self.segments if s not in self.cap]
+        if missing and not self.ineligible:
+            raise ValueError(f"rule {self.id!r} neither caps the grade for {missing} nor makes them ineligible")
+        return self
+
+
+class RedListRule(BaseModel):
+    """A red-list fact: lifts the grade by ``uplift`` notches, never above ``best``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str
+    name_en: str
+    segments: list[Segment] = Field(min_length=1)
+    when: list[Condition] = Field(min_length=1)
+    uplift: int = Field(ge=1, le=3)
+    best: str
+    reason: Text
+
+
+class RedList(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_total_uplift: int = Field(ge=0, le=3)
+    rules: list[RedListRule] = Field(default_factory=list)
+
+
+class SmeLoanTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    eligible_grades: list[str] = Field(min_length=1)
+    tax_grades: list[Literal["A", "B", "M", "C", "D"]]
+    taxes_multiple: dict[Literal["A", "B", "M", "C", "D"], float]
+    grade_cap_yuan: dict[str, int]
+    product_cap_yuan: int = Field(gt=0)
+    rate_adjustment_bp: dict[str, int]
+    max_term_months: dict[str, int]
+
+    @model_validator(mode="after")
+    def _maps_cover_the_grades(self) -> SmeLoanTerms:
+        _same_grades("sme", self.eligible_grades, grade_cap_yuan=self.grade_cap_yuan,
+                     rate_adjustment_bp=self.rate_adjustment_bp, max_term_months=self.max_term_months)
+        if set(self.taxes_multiple) != set(self.tax_grades):
+            raise ValueError("taxes_multiple must give a multiple for exactly the tax_grades")
+        return self
+
+
+class LineBand(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lower: float
+    upper: float
+    line_yuan: int = Field(ge=0)
+
+
+class HouseholdLoanTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    eligible_grades: list[str] = Field(min_length=1)
+    line_bands: list[LineBand] = Field(min_length=1)
+    rate_adjustment_bp: dict[str, int]
+    max_term_months: dict[str, int]
+
+    @model_validator(mode="after")
+    def _bands(self) -> HouseholdLoanTerms:
+        _same_grades("household", self.eligible_grades, rate_adjustment_bp=self.rate_adjustment_bp,
+                     max_term_months=self.max_term_months)
+        bands = sorted(self.line_bands, key=lambda b: b.lower)
+        for b in bands:
+            if not b.lower < b.upper:
+                raise ValueError(f"line band {b.lower}–{b.upper}: lower must be below upper")
+        for lo, hi in itertools.pairwise(bands):
+            if lo.upper > hi.lower:
+                raise ValueError(f"line bands {lo.lower}–{lo.upper} and {hi.lower}–{hi.upper} overlap")
+            if lo.upper < hi.lower:
+                raise ValueError(f"line bands {lo.lower}–{lo.upper} and {hi.lower}–{hi.upper} leave a gap")
+            if lo.line_yuan > hi.line_yuan:
+                raise ValueError(f"a higher score band ({hi.lower}–{hi.upper}) must not get a smaller line")
+        return self
+
+
+class LoanTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sme: SmeLoanTerms
+    household: HouseholdLoanTerms
+
+
+def _same_grades(segment: str, grades: list[str], **maps: dict[str, object]) -> None:
+    if len(set(grades)) != len(grades):
+        raise ValueError(f"{segment}: eligible_grades repeat a grade")
+    for name, mapping in maps.items():
+        if set(mapping) != set(grades):
+            raise ValueError(f"{segment}: {name} must cover exactly the eligible grades {grades}, "
+                             f"it covers {sorted(mapping)}")
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str
     repair: list[RepairRule]
     objections: ObjectionRule = ObjectionRule()
+    overrides: list[OverrideRule] = Field(default_factory=list)
+    red_list: RedList = RedList(max_total_uplift=0)
+    loan_terms: LoanTerms | None = None
 
     @model_validator(mode="after")
     def _one_rule_per_case(self) -> Policy:
@@ -84,6 +237,45 @@ class Policy(BaseModel):
         return self
 
 
-def load_policy(path: str | Path | None = None) -> Policy:
-    """Load and validate the policy file (default ``models/policy.yaml``)."""
-    return load_yaml_model(path or POLICY_PATH, Policy)
+def load_policy(path: str | Path | None = None, *, check: bool = True) -> Policy:
+    """Load and validate the policy file (default ``models/policy.yaml``).
+
+    With ``check``, rules are also checked against the indicator catalogues and the
+    master scales: every indicator and grade they name must exist.
+    """
+    source = Path(path or POLICY_PATH)
+    policy = load_yaml_model(source, Policy)
+    if check:
+        check_policy(policy, source)
+    return policy
+
+
+def check_policy(policy: Policy, source: Path) -> None:
+    """Cross-check the policy against the catalogues and scales; :class:`ConfigError` names the key."""
+    from creditscore.errors import ConfigError
+    from creditscore.features.catalogue import load_catalogue
+    from creditscore.grades import load_scales
+
+    scales = load_scales().scales
+    ids = {s: set(load_catalogue(s).ids) for s in ("sme", "household")}
+    problems = []
+    for section, rules in (("overrides", policy.overrides), ("red_list.rules", policy.red_list.rules)):
+        for i, rule in enumerate(rules):
+            for seg in rule.segments:
+                for j, cond in enumerate(rule.when):
+                    if cond.indicator not in ids[seg]:
+                        problems.append(f"{section}[{i}].when[{j}].indicator: {cond.indicator!r} is not an "
+                                        f"indicator of the {seg} catalogue")
+            grades = {**getattr(rule, "cap", {})}
+            if isinstance(rule, RedListRule):
+                grades = dict.fromkeys(rule.segments, rule.best)
+            for seg, grade in grades.items():
+                if grade not in scales[seg].names:
+                    problems.append(f"{section}[{i}]: {grade!r} is not a grade of the {seg} scale {scales[seg].names}")
+    if policy.loan_terms is not None:
+        for seg in ("sme", "household"):
+            for grade in getattr(policy.loan_terms, seg).eligible_grades:
+                if grade not in scales[seg].names:
+                    problems.append(f"loan_terms.{seg}.eligible_grades: {grade!r} is not a grade of the {seg} scale")
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems))

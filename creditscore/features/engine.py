@@ -7,7 +7,9 @@ Rules, applied to every record kind before any indicator is computed:
    a removal, a repair dated after *t*) is blanked, because at *t* it had not
    happened yet.
 2. **Objections.** A record under objection at *t* is handled by the policy's
-   rule (excluded by default); one whose objection was upheld by *t* is removed.
+   rule (excluded by default). Once the objection is answered the record counts
+   again as it then stands: an upheld objection has corrected or deleted it in
+   the store (see :mod:`creditscore.objections`), a rejected one left it as it was.
 3. **Credit repair.** A negative record past its disclosure period, or repaired
    early, stops counting (periods from the policy, by kind and severity).
 
@@ -59,16 +61,12 @@ def _eq_any(values: np.ndarray, wanted: Iterable[str]) -> np.ndarray:
 
 
 def _objected(objections: Columns | None, t: float, policy: Policy) -> dict[str, set[str]]:
-    """Record keys to leave out at *t*, by kind: upheld objections, and pending ones if the rule says so."""
-    if objections is None or length(objections) == 0:
+    """Record keys under objection at *t*, by kind, when the policy leaves such records out."""
+    if objections is None or length(objections) == 0 or policy.objections.pending is not PendingTreatment.EXCLUDE:
         return {}
     filed = objections["filed_on"] <= t
-    resolved_on = objections["resolved_on"]
-    status = objections["status"]
-    resolved = (resolved_on <= t) & (status != "pending")
-    drop = filed & resolved & (status == "upheld")
-    if policy.objections.pending is PendingTreatment.EXCLUDE:
-        drop |= filed & ~resolved
+    resolved = (objections["resolved_on"] <= t) & (objections["status"] != "pending")
+    drop = filed & ~resolved
     out: dict[str, set[str]] = {}
     for kind, key in zip(objections["target_kind"][drop], objections["target_key"][drop], strict=True):
         out.setdefault(str(kind), set()).add(str(key))

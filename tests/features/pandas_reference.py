@@ -55,9 +55,9 @@ def _objected(objections: pd.DataFrame | None, t: pd.Timestamp, policy: Policy) 
         return {}
     o = objections[objections["filed_on"] <= t]
     resolved = o["resolved_on"].notna() & (o["resolved_on"] <= t) & (o["status"] != "pending")
-    drop = resolved & (o["status"] == "upheld")
-    if policy.objections.pending is PendingTreatment.EXCLUDE:
-        drop |= ~resolved
+    if policy.objections.pending is not PendingTreatment.EXCLUDE:
+        return {}
+    drop = ~resolved
     out: dict[str, set[str]] = {}
     for kind, keys in o.loc[drop, ["target_kind", "target_key"]].groupby("target_kind")["target_key"]:
         out[str(kind)] = set(keys)

@@ -135,13 +135,14 @@ def test_pending_objection_can_be_configured_to_count(policy: Policy) -> None:
     assert _count(_with_objection("pending", "2022-05-01", None), "2022-06-01", include, "penalties_serious_36m") == 1
 
 
-def test_objection_life_rejected_then_counts_again_upheld_then_gone(policy: Policy) -> None:
+def test_an_answered_objection_lets_the_record_count_again_as_it_stands(policy: Policy) -> None:
     rejected = _with_objection("rejected", "2022-05-01", "2022-05-15")
     assert _count(rejected, "2022-05-10", policy, "penalties_serious_36m") == 0  # pending then
     assert _count(rejected, "2022-05-15", policy, "penalties_serious_36m") == 1  # rejected: counts again
+    # upheld: the store has corrected the record (a deleted record is simply absent, see test_objections)
     upheld = _with_objection("upheld", "2022-05-01", "2022-05-15")
-    assert _count(upheld, "2022-05-15", policy, "penalties_serious_36m") == 0
-    assert _count(upheld, "2024-01-01", policy, "penalties_serious_36m") == 0
+    assert _count(upheld, "2022-05-14", policy, "penalties_serious_36m") == 0
+    assert _count(upheld, "2022-05-15", policy, "penalties_serious_36m") == 1
 
 
 def test_missing_survey_values_stay_missing(policy: Policy) -> None:
