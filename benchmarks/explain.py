@@ -30,7 +30,7 @@ from creditscore.policy import load_policy
 from creditscore.synth import SynthConfig, generate
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:  # noqa: ANN001
+def timed(fn, repeats: int) -> tuple[float, object]:
     times, out = [], None
     for _ in range(repeats):
         t0 = time.perf_counter()

@@ -167,6 +167,128 @@ def features(
     console.print(f"{len(frame):,} subjects × {frame.shape[1]} indicators as of {date} → {out}")
 
 
+def _segment_of(subject: str) -> str:
+    from creditscore.errors import InvalidCode
+    from creditscore.ids import validate_resident_id
+
+    try:
+        validate_resident_id(subject)
+        return "household"
+    except InvalidCode:
+        return "sme"
+
+
+@app.command("grade")
+@friendly_errors
+def grade(
+    subject: Annotated[str, typer.Argument(help="USCC of a firm or resident ID of a household head")],
+    as_of: Annotated[str, typer.Option(help="as-of date (YYYY-MM-DD); default: the store's latest data")] = "",
+    model: Annotated[Path | None, typer.Option(help="model bundle folder (default: the shipped demo bundle)")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the decision record as JSON")] = False,
+) -> None:
+    """Grade one subject from the store: PD, grade, policy overrides, 信易贷 terms and the reasons why."""
+    import json
+
+    import pandas as pd
+
+    from creditscore.features import load_catalogue, subject_features
+    from creditscore.ids import mask_resident_id
+    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
+    from creditscore.policy import load_policy
+    from creditscore.scoring import decision_record, score
+
+    segment = _segment_of(subject)
+    store = _store()
+    date = pd.Timestamp(as_of or store.latest_publication() or dt.date.today())
+    catalogue, policy = load_catalogue(segment), load_policy()
+    bundle = ModelBundle.load(model or DEMO_BUNDLES / segment, catalogue=catalogue)
+    features = subject_features(store, catalogue, subject, date, policy=policy)
+    scored = score(bundle, features, catalogue=catalogue, policy=policy)
+    record = decision_record(scored, features.index[0], as_of=date, segment=segment)
+    shown = record["subject_id"] if segment == "sme" else mask_resident_id(record["subject_id"])
+    if as_json:
+        console.print_json(json.dumps({**record, "subject_id": shown}, ensure_ascii=False, default=str))
+        return
+    terms = record["loan_terms"]
+    console.print(f"[bold]{shown}[/] as of {date.date()}: grade [bold]{record['final_grade']}[/] "
+                  f"(model {record['model_grade']}), PD {record['pd']:.2%}, score {record['score']:.1f}")
+    for rule in record["overrides"] + record["red_list"]:
+        found = next((r for r in [*policy.overrides, *policy.red_list.rules] if r.id == rule), None)
+        if found is not None:
+            console.print(f"  rule {rule}: {found.reason.zh} / {found.reason.en}")
+    if terms["eligible"]:
+        console.print(f"  信易贷: line {terms['credit_line_yuan']:,.0f} yuan, "
+                      f"rate {terms['rate_adjustment_bp']:+d} bp, up to {terms['max_term_months']} months — "
+                      f"{terms['basis_zh']} / {terms['basis_en']}")
+    else:
+        console.print(f"  信易贷: not eligible — {terms['basis_zh']} / {terms['basis_en']}")
+    table = Table("", "reason", "原因", "log-odds", title="why (contributions to the log-odds of default)")
+    for r in record["reasons"]:
+        table.add_row("▲" if r["kind"] == "adverse" else "▼", r["text_en"], r["text_zh"], f"{r['contribution']:+.3f}")
+    console.print(table)
+    console.print(f"model {record['model_version']} · policy {record['policy_version']} · "
+                  f"catalogue {record['catalogue_version']}")
+
+
+objection_app = typer.Typer(help="Objections (异议): file, answer, list.", no_args_is_help=True)
+app.add_typer(objection_app, name="objection")
+
+
+@objection_app.command("file")
+@friendly_errors
+def objection_file(
+    kind: Annotated[str, typer.Argument(help="record kind, e.g. penalties")],
+    record_key: Annotated[str, typer.Argument(help="the record's key, e.g. 9141…|郑市监罚〔2024〕1号")],
+    by: Annotated[str, typer.Option(help="who objects (the subject, or the bank on its behalf)")],
+    reason: Annotated[str, typer.Option(help="why")],
+) -> None:
+    """Flag a record as objected to: it stops counting at once; the answer is due within 20 days."""
+    from creditscore.objections import file_objection
+
+    filed = file_objection(_store(), kind, record_key, filed_by=by, reason=reason)
+    console.print(f"objection {filed.id} filed on {filed.filed_on}; answer due by {filed.deadline}")
+
+
+@objection_app.command("resolve")
+@friendly_errors
+def objection_resolve(
+    objection_id: Annotated[int, typer.Argument(help="objection id (see: creditscore objection list)")],
+    by: Annotated[str, typer.Option(help="who answers")],
+    upheld: Annotated[bool, typer.Option("--upheld/--rejected", help="the objection is right (upheld) or not")],
+    remove: Annotated[bool, typer.Option(help="upheld: remove the record")] = False,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="upheld: correct a field, e.g. --set amount=5000")]
+    = None,
+) -> None:
+    """Answer an objection: upheld (correct or remove the record) or rejected (the record stands)."""
+    from creditscore.objections import resolve_objection
+
+    corrections = dict(item.split("=", 1) for item in (set_ or []))
+    action = resolve_objection(_store(), objection_id, upheld=upheld, resolved_by=by, remove=remove,
+                               corrections=corrections or None)
+    console.print(f"objection {objection_id}: {action}")
+
+
+@objection_app.command("list")
+@friendly_errors
+def objection_list(overdue: Annotated[bool, typer.Option(help="only those past their deadline")] = False) -> None:
+    """Objections with their status and deadline."""
+    from creditscore.objections import list_objections
+
+    frame = list_objections(_store(), overdue_on=dt.date.today() if overdue else None)
+    table = Table("id", "kind", "record", "filed", "deadline", "status", "answered", title="objections")
+    for r in frame.itertuples():
+        table.add_row(str(r.id), r.target_kind, r.target_key, str(r.filed_on.date()), str(r.deadline.date()),
+                      r.status, "" if pd_isna(r.resolved_on) else str(r.resolved_on.date()))
+    console.print(table)
+
+
+def pd_isna(value: object) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
 @app.command("train")
 @friendly_errors
 def train(

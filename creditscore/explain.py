@@ -75,9 +75,12 @@ def explain(bundle: ModelBundle, X: pd.DataFrame, *, threads: int = 0) -> Explan
                        contributions=values, base_value=base, margin=base + values.sum(axis=1))
 
 
-def _render(ind: Indicator, language: str, values: np.ndarray) -> list[str]:
+def _render(ind: Indicator, language: str, values: np.ndarray) -> np.ndarray:
+    """Texts for many values of one indicator: each distinct value is formatted once (counts repeat a lot)."""
     fallback = f"{ind.name_zh}：无记录" if language == "zh" else f"{ind.name_en}: no record"
-    return [ind.reason.render(language, v) or fallback for v in values]
+    distinct, inverse = np.unique(values, return_inverse=True)  # NaNs sort last and stay distinct
+    texts = np.array([ind.reason.render(language, v) or fallback for v in distinct], dtype=object)
+    return texts[inverse]
 
 
 def reasons(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3, favourable: int = 2,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from creditscore.ids import generate_resident_id, generate_uscc
+from creditscore.policy import Policy, load_policy
 from creditscore.store import Store
 
 TODAY = dt.date(2026, 6, 30)
@@ -34,6 +35,11 @@ def uscc(rng: random.Random) -> str:
 @pytest.fixture
 def resident_id(rng: random.Random) -> str:
     return generate_resident_id(rng, division_code="410882", birth_date=dt.date(1975, 3, 9), sex="M")
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return load_policy()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from creditscore.parsing import map_headers, parse_records
-from creditscore.policy import Policy, load_policy
 from creditscore.schema import KINDS
 
 AS_OF = "2024-06-30"
@@ -24,11 +23,6 @@ def typed(kind: str, rows: list[dict[str, object]]) -> pd.DataFrame:
     result = parse_records(k, raw.rename(columns=mapping), today=TODAY)
     assert result.errors.empty, result.errors.to_string()
     return result.clean
-
-
-@pytest.fixture(scope="session")
-def policy() -> Policy:
-    return load_policy()
 
 
 @pytest.fixture(scope="session")
