@@ -142,5 +142,7 @@ def _loan_terms(segment: str, features: pd.DataFrame, out: pd.DataFrame, ineligi
 
 
 def _lookup(keys: np.ndarray, table: dict[str, float], default: float = np.nan) -> np.ndarray:
-    """Vectorised dict lookup (a hash join, not a Python loop per subject)."""
+    """Dict lookup over an array: a hash join for batches; plain Python for a handful (pandas costs more there)."""
+    if len(keys) < 256:
+        return np.array([table.get(k, default) if k is not None else default for k in keys], dtype=float)
     return pd.Series(keys, dtype=object).map(table).fillna(default).to_numpy(dtype=float)

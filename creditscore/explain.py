@@ -95,34 +95,37 @@ def reasons(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3,
     c = explanation.contributions
     n = c.shape[0]
     parts = []
-    for kind, count, sign in (("adverse", adverse, 1.0), ("favourable", favourable, -1.0)):
+    for kind_code, (count, sign) in enumerate(((adverse, 1.0), (favourable, -1.0))):
         if count <= 0 or n == 0:
             continue
         signed = c * sign
         top = np.argsort(-signed, axis=1, kind="stable")[:, :count]
         strength = np.take_along_axis(signed, top, axis=1)
-        keep = strength > min_contribution
-        rows, ranks = np.nonzero(keep)
-        cols = top[rows, ranks]
-        parts.append(pd.DataFrame({"_row": rows, "kind": kind, "rank": ranks + 1, "_col": cols,
-                                   "contribution": c[rows, cols], "value": explanation.values[rows, cols]}))
-    if not parts:
-        return pd.DataFrame(columns=["subject_id", "kind", "rank", "reason_code", "indicator", "family",
-                                     "contribution", "value", "text_zh", "text_en"])
-    out = pd.concat(parts, ignore_index=True).sort_values(["_row", "kind", "rank"], kind="stable")
+        rows, ranks = np.nonzero(strength > min_contribution)
+        parts.append((rows, np.full(len(rows), kind_code), ranks + 1, top[rows, ranks]))
+    columns = ["subject_id", "kind", "rank", "reason_code", "indicator", "family", "contribution", "value",
+               "text_zh", "text_en"]
+    if not parts or sum(len(p[0]) for p in parts) == 0:
+        return pd.DataFrame(columns=columns)
+    rows, kinds, ranks, cols = (np.concatenate(x) for x in zip(*parts, strict=True))
+    order = np.lexsort((ranks, kinds, rows))  # by subject, adverse first, strongest first
+    rows, kinds, ranks, cols = rows[order], kinds[order], ranks[order], cols[order]
+    values = explanation.values[rows, cols]
+    indicators = [catalogue.by_id[name] for name in explanation.feature_names]
+    text_zh = np.empty(len(rows), dtype=object)
+    text_en = np.empty(len(rows), dtype=object)
+    for col in np.unique(cols):  # one pass per indicator, never per subject
+        at = cols == col
+        text_zh[at] = _render(indicators[col], "zh", values[at])
+        text_en[at] = _render(indicators[col], "en", values[at])
     names = np.array(explanation.feature_names, dtype=object)
-    out.insert(0, "subject_id", np.asarray(explanation.subjects)[out["_row"].to_numpy()])
-    out["reason_code"] = names[out["_col"].to_numpy()]
-    out["indicator"] = [catalogue.by_id[i].name_en for i in out["reason_code"]]
-    out["family"] = [catalogue.by_id[i].family.value for i in out["reason_code"]]
-    out["text_zh"] = ""
-    out["text_en"] = ""
-    for code, idx in out.groupby("reason_code").groups.items():  # one pass per indicator, not per subject
-        ind = catalogue.by_id[code]
-        vals = out.loc[idx, "value"].to_numpy(dtype=float)
-        out.loc[idx, "text_zh"] = _render(ind, "zh", vals)
-        out.loc[idx, "text_en"] = _render(ind, "en", vals)
-    return out.drop(columns=["_row", "_col"]).reset_index(drop=True)
+    return pd.DataFrame({
+        "subject_id": np.asarray(explanation.subjects, dtype=object)[rows],
+        "kind": np.array(["adverse", "favourable"], dtype=object)[kinds], "rank": ranks,
+        "reason_code": names[cols], "indicator": np.array([i.name_en for i in indicators], dtype=object)[cols],
+        "family": np.array([i.family.value for i in indicators], dtype=object)[cols],
+        "contribution": c[rows, cols], "value": values, "text_zh": text_zh, "text_en": text_en,
+    }, columns=columns)
 
 
 def family_view(explanation: Explanation, catalogue: Catalogue) -> pd.DataFrame:

@@ -26,6 +26,15 @@ class Settings(BaseSettings):
     ingest_chunk_rows: int = 100_000
     #: MLflow tracking and registry URI; default: SQLite in ``data_dir`` with local artifacts.
     mlflow_tracking_uri: str | None = None
+    #: Where the service's models come from: "registry" (the @champion alias, falling back to the demo
+    #: bundles until one is promoted), "demo" (the bundles shipped in models/demo), or a folder holding
+    #: one bundle per segment (``<folder>/sme``, ``<folder>/household``).
+    model_source: str = "registry"
+    #: Largest accepted upload for batch files, in bytes.
+    max_upload_bytes: int = 50 * 1024 * 1024
+
+    def models_dir_for(self, source: str, segment: str) -> Path:
+        return Path(source) / segment
 
     @cached_property
     def store_url(self) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy.types import TypeEngine
 
 from creditscore.schema import KINDS, Field, FieldType, RecordKind
 
-__all__ = ["INGEST_LOG", "METADATA", "record_table"]
+__all__ = ["API_KEYS", "AUDIT_LOG", "INGEST_LOG", "METADATA", "record_table"]
 
 METADATA = MetaData(
     naming_convention={
@@ -90,6 +90,42 @@ INGEST_LOG = Table(
     Column("finished_at", DateTime(timezone=True), nullable=False),
     comment="one row per ingested file",
 )
+
+
+API_KEYS = Table(
+    "api_keys", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prefix", String(16), nullable=False, unique=True, comment="first characters of the key, for display"),
+    Column("key_hash", String(64), nullable=False, unique=True, comment="SHA-256 of the key; the key is never stored"),
+    Column("institution", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    comment="API keys per institution, stored hashed",
+)
+
+AUDIT_LOG = Table(
+    "audit_log", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("request_id", String(40), nullable=False),
+    Column("key_prefix", String(16), nullable=False),
+    Column("institution", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("route", String(120), nullable=False),
+    Column("subject_type", String(16), nullable=True),
+    Column("subject_masked", String(24), nullable=True, comment="never a full resident ID"),
+    Column("purpose", String(200), nullable=True),
+    Column("authorization_ref", String(200), nullable=True),
+    Column("model_version", String(80), nullable=True),
+    Column("policy_version", String(40), nullable=True),
+    Column("result_grade", String(16), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("decision", Text(), nullable=True, comment="the decision record (JSON), subject masked"),
+    comment="append-only log of every subject query (征信业管理条例 art. 22)",
+)
+Index(None, AUDIT_LOG.c.at)
+Index(None, AUDIT_LOG.c.subject_masked)
 
 
 def record_table(kind: str | RecordKind) -> Table:

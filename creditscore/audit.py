@@ -1,0 +1,58 @@
+"""The append-only audit log: who queried whose credit data, when, why, with what consent and result.
+
+征信业管理条例 art. 22 asks for every query to be recorded; the database refuses
+updates and deletions of this table (a trigger). A full resident ID never enters
+it: subjects are stored masked, and the decision record inside is masked too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+from sqlalchemy import insert, select
+
+from creditscore.auth import Caller
+from creditscore.ids import mask_resident_id
+from creditscore.store import Store
+from creditscore.store.tables import AUDIT_LOG
+
+__all__ = ["mask_subject", "query_audit", "write_audit"]
+
+
+def mask_subject(subject_id: str | None, subject_type: str | None) -> str | None:
+    if subject_id is None:
+        return None
+    return mask_resident_id(subject_id) if subject_type == "household" else subject_id
+
+
+def write_audit(store: Store, *, caller: Caller, request_id: str, route: str, status: int,
+                subject_id: str | None = None, subject_type: str | None = None, purpose: str | None = None,
+                authorization_ref: str | None = None, decision: dict[str, object] | None = None) -> None:
+    """Append one line. The decision record is stored with its subject masked."""
+    masked = mask_subject(subject_id, subject_type)
+    record = None
+    if decision is not None:
+        record = json.dumps({**decision, "subject_id": masked}, ensure_ascii=False, default=str)
+    with store.engine.begin() as conn:
+        conn.execute(insert(AUDIT_LOG).values(
+            at=dt.datetime.now(dt.UTC), request_id=request_id, key_prefix=caller.key_prefix,
+            institution=caller.institution, role=caller.role.value, route=route, subject_type=subject_type,
+            subject_masked=masked, purpose=purpose, authorization_ref=authorization_ref,
+            model_version=(decision or {}).get("model_version"), policy_version=(decision or {}).get("policy_version"),
+            result_grade=(decision or {}).get("final_grade"), status=status, decision=record))
+
+
+def query_audit(store: Store, *, since: dt.datetime | None = None, subject: str | None = None,
+                institution: str | None = None, limit: int = 1000) -> pd.DataFrame:
+    stmt = select(*[c for c in AUDIT_LOG.c if c.name != "decision"]).order_by(AUDIT_LOG.c.id.desc()).limit(limit)
+    if since is not None:
+        stmt = stmt.where(AUDIT_LOG.c.at >= since)
+    if subject is not None:
+        stmt = stmt.where(AUDIT_LOG.c.subject_masked == subject)
+    if institution is not None:
+        stmt = stmt.where(AUDIT_LOG.c.institution == institution)
+    with store.engine.connect() as conn:
+        result = conn.execute(stmt)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

@@ -1,0 +1,190 @@
+"""The grading service as a library object: what the API (and any other front door) wraps.
+
+It holds the store, the policy, the catalogues and the active model bundles, and
+answers "grade this subject" from the store or from records supplied inline,
+always through :func:`creditscore.scoring.score` — the one scoring path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+import pandas as pd
+
+from creditscore.errors import InvalidCode, InvalidRecord, ModelMismatch
+from creditscore.features import compute_features, load_catalogue, subject_features
+from creditscore.features.catalogue import Catalogue
+from creditscore.ids import validate_resident_id, validate_uscc
+from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
+from creditscore.parsing import map_headers, parse_records
+from creditscore.policy import Policy, load_policy
+from creditscore.schema import KINDS
+from creditscore.scoring import decision_record, score
+from creditscore.settings import Settings, get_settings
+from creditscore.store import Store
+
+__all__ = ["GradingService", "InvalidInline", "segment_of"]
+
+SEGMENTS = ("sme", "household")
+
+
+class InvalidInline(InvalidRecord):
+    """Inline records that break their contracts; ``problems`` lists each (kind, row, column, reason)."""
+
+    def __init__(self, message: str, problems: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def segment_of(subject_id: str) -> tuple[str, str]:
+    """(normalised id, segment) — a resident ID is a household, a USCC a firm."""
+    try:
+        return validate_resident_id(subject_id), "household"
+    except InvalidCode as person_error:
+        try:
+            return validate_uscc(subject_id), "sme"
+        except InvalidCode as firm_error:
+            looks_personal = str(subject_id).strip()[:17].isdigit()
+            raise (person_error if looks_personal else firm_error) from None
+
+
+@dataclass
+class Active:
+    bundle: ModelBundle
+    source: str
+
+
+class GradingService:
+    """Grades from the store or inline records with the active bundles and the policy."""
+
+    def __init__(self, store: Store, *, settings: Settings | None = None, policy: Policy | None = None,
+                 model_source: str | None = None) -> None:
+        self.store = store
+        self.settings = settings or get_settings()
+        self.policy = policy or load_policy()
+        self.catalogues: dict[str, Catalogue] = {s: load_catalogue(s) for s in SEGMENTS}
+        self.model_source = model_source or self.settings.model_source
+        self._lock = threading.Lock()
+        self.active: dict[str, Active] = {}
+        self.reload()
+
+    # --- models ------------------------------------------------------------------------------------
+
+    def _load(self, segment: str) -> Active:
+        catalogue = self.catalogues[segment]
+        source = self.model_source
+        if source == "registry":
+            from creditscore.registry import RegistryError, load_registered
+
+            try:
+                return Active(load_registered(segment, catalogue=catalogue, settings=self.settings),
+                              f"registry:{segment}@champion")
+            except RegistryError:
+                source = "demo"  # nothing promoted yet: the shipped demo bundle keeps the service useful
+        if source == "demo":
+            return Active(ModelBundle.load(DEMO_BUNDLES / segment, catalogue=catalogue), "demo")
+        path = self.settings.models_dir_for(source, segment)
+        return Active(ModelBundle.load(path, catalogue=catalogue), str(path))
+
+    def reload(self) -> dict[str, str]:
+        """Load the bundles again (e.g. after ``creditscore promote``); keeps the old ones if a load fails."""
+        fresh = {s: self._load(s) for s in SEGMENTS}
+        with self._lock:
+            self.active = fresh
+        return {s: a.bundle.version_label for s, a in fresh.items()}
+
+    def models(self) -> list[dict[str, object]]:
+        out = []
+        for segment, active in self.active.items():
+            b = active.bundle
+            out.append({"segment": segment, "version": b.version_label, "family": b.family, "source": active.source,
+                        "catalogue_version": b.catalogue_version, "catalogue_hash": b.catalogue_hash,
+                        "explainer": b.meta.get("explainer"), "metrics": b.meta.get("metrics", {}),
+                        "training_windows": b.meta.get("training_windows", {})})
+        return out
+
+    # --- grading -----------------------------------------------------------------------------------
+
+    def _as_of(self, as_of: dt.date | None) -> pd.Timestamp:
+        return pd.Timestamp(as_of or dt.date.today())
+
+    def grade(self, subject_id: str, *, as_of: dt.date | None = None, expected: str | None = None
+              ) -> dict[str, object]:
+        """The decision record for one subject from the store (raises UnknownSubject, InvalidCode)."""
+        normalised, segment = segment_of(subject_id)
+        if expected is not None and segment != expected:
+            what = "a resident ID" if segment == "household" else "a unified social credit code"
+            raise InvalidCode(f"{subject_id!r} is {what}, not the identifier this route expects")
+        t = self._as_of(as_of)
+        catalogue = self.catalogues[segment]
+        features = subject_features(self.store, catalogue, normalised, t, policy=self.policy)
+        return self._decide(segment, features, t)
+
+    def grade_inline(self, segment: str, records: dict[str, list[dict[str, object]]], *,
+                     as_of: dt.date | None = None) -> dict[str, object]:
+        """The decision record for one subject from records sent with the request."""
+        catalogue = self.catalogues[segment]
+        subject_kind = "enterprises" if segment == "sme" else "households"
+        unknown = sorted(set(records) - set(KINDS) - {"objections"})
+        if unknown:
+            raise InvalidInline(f"unknown record kinds {unknown}; expected some of {sorted(KINDS)}",
+                                [{"kind": k, "row": None, "column": None, "reason": "unknown record kind"}
+                                 for k in unknown])
+        parsed: dict[str, pd.DataFrame] = {}
+        problems: list[dict[str, object]] = []
+        for kind, rows in records.items():
+            k = KINDS[kind]
+            raw = pd.DataFrame([{c: ("" if v is None else str(v)) for c, v in row.items()} for row in rows],
+                               dtype="string")
+            try:
+                mapping = map_headers(k, list(raw.columns))
+            except InvalidRecord as exc:
+                problems.append({"kind": kind, "row": None, "column": None, "reason": str(exc)})
+                continue
+            result = parse_records(k, raw[list(mapping)].rename(columns=mapping), headers={v: c for c, v in
+                                                                                          mapping.items()})
+            for e in result.errors.itertuples():
+                problems.append({"kind": kind, "row": int(e.row) - 1, "column": e.column, "reason": e.reason})
+            parsed[kind] = result.clean
+        if problems:
+            raise InvalidInline(f"{len(problems)} problem(s) in the records sent", problems)
+        subjects = parsed.get(subject_kind)
+        if subjects is None or subjects.empty:
+            raise InvalidInline(f"send the subject itself under {subject_kind!r}",
+                                [{"kind": subject_kind, "row": None, "column": None, "reason": "missing"}])
+        ids = subjects[KINDS[subject_kind].subject_column].unique()
+        if len(ids) != 1:
+            raise InvalidInline("inline records must be about one subject",
+                                [{"kind": subject_kind, "row": None, "column": None,
+                                  "reason": f"{len(ids)} different subjects"}])
+        t = self._as_of(as_of)
+        features = compute_features(catalogue, parsed, t, self.policy, subjects=[str(ids[0])])
+        return self._decide(segment, features, t)
+
+    def _decide(self, segment: str, features: pd.DataFrame, t: pd.Timestamp) -> dict[str, object]:
+        with self._lock:
+            active = self.active[segment]
+        if active.bundle.catalogue_hash != self.catalogues[segment].hash:  # pragma: no cover - guarded at load
+            raise ModelMismatch(f"{segment} bundle does not match the running catalogue")
+        scored = score(active.bundle, features, catalogue=self.catalogues[segment], policy=self.policy)
+        record = decision_record(scored, features.index[0], as_of=t, segment=segment)
+        row = features.iloc[0]
+        if segment == "sme":
+            code = row["tax_grade_latest"]
+            record["tax_grade"] = None if pd.isna(code) else "ABMCD"[int(code)]
+            record["flags"] = {k: bool(row[k] >= 1) for k in ("court_listed_now", "wage_blacklisted_now",
+                                                              "serious_illegality_now", "abnormal_list_now")}
+        else:
+            record["flags"] = {"court_listed_now": bool(row["court_listed_now"] >= 1)}
+        record["data_as_of"] = t.date().isoformat()
+        return record
+
+    def ready(self) -> dict[str, object]:
+        try:
+            self.store.counts()
+            store_ok = True
+        except Exception:
+            store_ok = False
+        return {"store": store_ok, "models": {s: a.bundle.version_label for s, a in self.active.items()}}
