@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/creditscore demo
+	$(BIN)/creditscore serve --demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

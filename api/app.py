@@ -1,0 +1,96 @@
+"""The application factory: settings → store → grading service, loaded in the lifespan, never at import."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from api import errors
+from api.routers import admin, grades, jobs
+from creditscore.service import GradingService
+from creditscore.settings import Settings, get_settings
+from creditscore.store import Store
+
+DESCRIPTION = """
+Credit grades for small firms (信易贷, 银税互动) and rural households (信用户) from public credit records.
+
+**Authentication.** Every `/v1` call needs an `X-API-Key` header; keys belong to an institution and a role
+(bank, assessor, analyst, admin) — ask the operator (`creditscore apikey create`).
+
+**Consent and purpose.** Querying a firm needs a `purpose`; querying a person (a household) needs a
+`purpose` and an `authorization_ref` — the reference of the person's written authorisation. Every query is
+written to an audit log (who, when, whom, why, with what consent, and the result).
+
+**Errors** are RFC 9457 problem details (`application/problem+json`) with a reason you can act on:
+422 for an invalid USCC or resident ID (saying which character is wrong), 404 for a subject the store does
+not know, 401 / 403 for keys and roles, 413 for an oversized upload.
+
+**Reasons.** `reasons[].contribution` is in log-odds of default relative to the average subject of the
+training population; the texts are in Chinese and English.
+"""
+
+
+def create_app(settings: Settings | None = None, *, service: GradingService | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if service is None:
+            store = Store(settings.store_url)
+            store.init()
+            app.state.service = GradingService(store, settings=settings)
+        else:
+            app.state.service = service
+        app.state.jobs = jobs.Jobs(settings.data_dir / "jobs")
+        for m in app.state.service.models():
+            model_info.labels(segment=m["segment"], version=m["version"], family=m["family"]).set(1)
+        yield
+        app.state.jobs.executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="creditscore", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[{"name": "grades", "description": "for banks and village assessors"}])
+    registry = CollectorRegistry()
+    requests = Counter("creditscore_requests_total", "HTTP requests", ["route", "method", "status"],
+                       registry=registry)
+    latency = Histogram("creditscore_request_seconds", "request latency", ["route"], registry=registry,
+                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))
+    model_info = Gauge("creditscore_model_info", "active model bundles", ["segment", "version", "family"],
+                       registry=registry)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next) -> Response:
+        request.state.request_id = request.headers.get("X-Request-ID", "")[:40] or uuid.uuid4().hex
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        latency.labels(route).observe(time.perf_counter() - started)
+        requests.labels(route, request.method, str(response.status_code)).inc()
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    errors.install(app)
+    app.include_router(grades.router)
+    app.include_router(jobs.router)
+    app.include_router(admin.router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="The store is reachable and the models are loaded")
+    def readyz(request: Request, response: Response) -> dict[str, object]:
+        state = request.app.state.service.ready()
+        if not state["store"]:
+            response.status_code = 503
+        return {"status": "ready" if state["store"] else "not ready", **state}
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,25 @@
+"""Dependencies as aliases: the service, the authenticated caller, the request id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from creditscore.auth import Caller, verify_key
+from creditscore.service import GradingService
+
+
+def get_service(request: Request) -> GradingService:
+    return request.app.state.service
+
+
+def authenticate(request: Request, x_api_key: Annotated[str | None, Header(
+        description="Your institution's API key (see `creditscore apikey create`)")] = None) -> Caller:
+    caller = verify_key(request.app.state.service.store, x_api_key)
+    request.state.caller = caller
+    return caller
+
+
+ServiceDep = Annotated[GradingService, Depends(get_service)]
+CallerDep = Annotated[Caller, Depends(authenticate)]

@@ -1,0 +1,73 @@
+"""RFC 9457 problem details: the library's error family mapped to HTTP statuses in one place."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from creditscore.auth import NotAuthenticated, NotPermitted
+from creditscore.errors import (
+    ConfigError,
+    CreditScoreError,
+    InvalidCode,
+    InvalidRecord,
+    ModelMismatch,
+    UnknownKind,
+    UnknownSubject,
+    UnreadableFile,
+)
+
+PROBLEM = "application/problem+json"
+
+_STATUS: list[tuple[type[Exception], int, str]] = [
+    (NotAuthenticated, 401, "not authenticated"),
+    (NotPermitted, 403, "not permitted"),
+    (UnknownSubject, 404, "unknown subject"),
+    (InvalidCode, 422, "invalid identifier"),
+    (InvalidRecord, 422, "invalid records"),
+    (UnknownKind, 422, "unknown record kind"),
+    (UnreadableFile, 422, "unreadable file"),
+    (ModelMismatch, 503, "model unavailable"),
+    (ConfigError, 503, "configuration error"),
+]
+
+
+class PayloadTooLarge(CreditScoreError):
+    """An upload larger than the service accepts."""
+
+
+def problem(request: Request, status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            "instance": str(request.url.path), "request_id": getattr(request.state, "request_id", None), **extra}
+    headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PayloadTooLarge)
+    async def too_large(request: Request, exc: PayloadTooLarge) -> JSONResponse:
+        return problem(request, 413, "payload too large", str(exc))
+
+    @app.exception_handler(CreditScoreError)
+    async def domain(request: Request, exc: CreditScoreError) -> JSONResponse:
+        for cls, status, title in _STATUS:
+            if isinstance(exc, cls):
+                extra = {"problems": exc.problems} if hasattr(exc, "problems") else {}
+                return problem(request, status, title, str(exc), **extra)
+        return problem(request, 400, "bad request", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"location": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        detail = "; ".join(f"{p['location']}: {p['reason']}" for p in problems)
+        return problem(request, 422, "invalid request", detail, problems=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(request, exc.status_code, str(exc.detail).lower(), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return problem(request, 500, "internal error", "an unexpected error occurred; quote the request id")

@@ -1,0 +1,109 @@
+"""Grades for banks and assessors: by identifier from the store, or from records sent inline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from api.deps import CallerDep, ServiceDep
+from api.schemas import GradeResponse, InlineGradeRequest, InlineHouseholdRequest
+from creditscore.audit import mask_subject, write_audit
+from creditscore.auth import Caller, Role
+from creditscore.errors import CreditScoreError, UnknownSubject
+from creditscore.service import GradingService
+
+router = APIRouter(prefix="/v1", tags=["grades"])
+
+
+def _response(request: Request, service: GradingService, record: dict[str, object]) -> GradeResponse:
+    rules = {r.id: r for r in [*service.policy.overrides, *service.policy.red_list.rules]}
+
+    def rule(rid: str) -> dict[str, str]:
+        return {"id": rid, "reason_zh": rules[rid].reason.zh, "reason_en": rules[rid].reason.en}
+
+    reasons = [{**r, "value": None if r["value"] != r["value"] else r["value"]} for r in record["reasons"]]
+    return GradeResponse(
+        request_id=request.state.request_id, subject_id=mask_subject(record["subject_id"], record["segment"]),
+        segment=record["segment"], grade=record["final_grade"], model_grade=record["model_grade"], pd=record["pd"],
+        score=record["score"], tax_grade=record.get("tax_grade"), flags=record["flags"],
+        overrides=[rule(r) for r in record["overrides"]], red_list=[rule(r) for r in record["red_list"]],
+        loan_terms=record["loan_terms"], reasons=reasons, explanation=record["meaning"],
+        model_version=record["model_version"], policy_version=record["policy_version"],
+        catalogue_version=record["catalogue_version"], data_as_of=record["data_as_of"])
+
+
+def _audited(request: Request, service: GradingService, caller: Caller, *, route: str, subject: str | None,
+             segment: str, purpose: str, authorization_ref: str | None, grade) -> GradeResponse:
+    """Run ``grade()`` and write the audit line whatever happens (the query itself is what is logged)."""
+    status, record = 200, None
+    try:
+        record = grade()
+        return _response(request, service, record)
+    except CreditScoreError as exc:
+        status = 404 if isinstance(exc, UnknownSubject) else 422
+        raise
+    finally:
+        subject_id = record["subject_id"] if record else subject
+        write_audit(service.store, caller=caller, request_id=request.state.request_id, route=route, status=status,
+                    subject_id=subject_id, subject_type="household" if segment == "household" else "enterprise",
+                    purpose=purpose, authorization_ref=authorization_ref, decision=record)
+
+
+@router.get("/enterprises/{uscc}/grade", response_model=GradeResponse, summary="Grade a firm from the store")
+def enterprise_grade(
+    request: Request, service: ServiceDep, caller: CallerDep,
+    uscc: Annotated[str, Path(description="unified social credit code (统一社会信用代码)",
+                              examples=["91350100M000100Y43"])],
+    purpose: Annotated[str, Query(min_length=2, max_length=200, examples=["loan_application"],
+                                  description="why you query (agreed purpose)")],
+    as_of: Annotated[dt.date | None, Query(description="as-of date; default today")] = None,
+) -> GradeResponse:
+    """PD, grade, reasons and 信易贷 terms of a firm, from the credit information store, as of a date."""
+    caller.require(Role.BANK)
+    return _audited(request, service, caller, route="enterprise_grade", subject=uscc, segment="sme",
+                    purpose=purpose, authorization_ref=None,
+                    grade=lambda: service.grade(uscc, as_of=as_of, expected="sme"))
+
+
+@router.post("/enterprises/grade", response_model=GradeResponse, summary="Grade a firm from records you send")
+def enterprise_grade_inline(request: Request, body: InlineGradeRequest, service: ServiceDep,
+                            caller: CallerDep) -> GradeResponse:
+    """For a bank with its own data: the same grade, computed from the records in the request."""
+    caller.require(Role.BANK)
+    first = (body.records.get("enterprises") or [{}])[0]
+    subject = str(first.get("uscc") or first.get("统一社会信用代码") or "") or None
+    return _audited(request, service, caller, route="enterprise_grade_inline", subject=subject, segment="sme",
+                    purpose=body.purpose, authorization_ref=None,
+                    grade=lambda: service.grade_inline("sme", body.records, as_of=body.as_of))
+
+
+@router.get("/households/{resident_id}/grade", response_model=GradeResponse,
+            summary="Grade a rural household from the store")
+def household_grade(
+    request: Request, service: ServiceDep, caller: CallerDep,
+    resident_id: Annotated[str, Path(description="resident ID of the head of household (户主身份证号)",
+                                     examples=["11010519491231002X"])],
+    purpose: Annotated[str, Query(min_length=2, max_length=200, examples=["loan_application"])],
+    authorization_ref: Annotated[str, Query(min_length=4, max_length=200, examples=["AUTH-2024-000123"],
+                                            description="the person's written authorisation (授权书编号)")],
+    as_of: Annotated[dt.date | None, Query()] = None,
+) -> GradeResponse:
+    """Querying a person needs their authorisation and a purpose (征信业管理条例 art. 18); both are audited."""
+    caller.require(Role.BANK, Role.ASSESSOR)
+    return _audited(request, service, caller, route="household_grade", subject=resident_id, segment="household",
+                    purpose=purpose, authorization_ref=authorization_ref,
+                    grade=lambda: service.grade(resident_id, as_of=as_of, expected="household"))
+
+
+@router.post("/households/grade", response_model=GradeResponse, summary="Grade a household from records you send")
+def household_grade_inline(request: Request, body: InlineHouseholdRequest, service: ServiceDep,
+                           caller: CallerDep) -> GradeResponse:
+    caller.require(Role.BANK, Role.ASSESSOR)
+    first = (body.records.get("households") or [{}])[0]
+    subject = str(first.get("head_id") or first.get("户主身份证号") or first.get("身份证号") or "") or None
+    return _audited(request, service, caller, route="household_grade_inline", subject=subject,
+                    segment="household", purpose=body.purpose, authorization_ref=body.authorization_ref,
+                    grade=lambda: service.grade_inline("household", body.records, as_of=body.as_of))
+

@@ -1,0 +1,121 @@
+"""Household batch files: upload, poll, download (every input row comes back, scored or with its reason)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from api.deps import CallerDep, ServiceDep
+from api.errors import PayloadTooLarge
+from api.schemas import JobStatus
+from creditscore.audit import write_audit
+from creditscore.auth import Role
+from creditscore.batch import grade_household_file
+from creditscore.errors import CreditScoreError, UnknownSubject
+
+router = APIRouter(prefix="/v1", tags=["household batches"])
+
+
+class Jobs:
+    """In-process job table (one service process; a multi-process deployment would put it in the store)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
+        self.table: dict[str, dict[str, object]] = {}
+
+    def submit(self, service, path: Path, as_of: dt.date | None) -> str:
+        job_id = uuid.uuid4().hex
+        self.table[job_id] = {"job_id": job_id, "status": "queued", "processed": 0, "created_at":
+                              dt.datetime.now(dt.UTC), "owner": None}
+        self.executor.submit(self._run, job_id, service, path, as_of)
+        return job_id
+
+    def _run(self, job_id: str, service, path: Path, as_of: dt.date | None) -> None:
+        job = self.table[job_id]
+        job["status"] = "running"
+
+        def progress(done: int, total: int) -> None:
+            job.update(processed=done, rows=total)
+
+        try:
+            result = grade_household_file(service, path, as_of=as_of, progress=progress)
+            with pd.ExcelWriter(self.folder / f"{job_id}.xlsx") as writer:
+                result.results.to_excel(writer, sheet_name="households", index=False)
+                result.errors.to_excel(writer, sheet_name="errors", index=False)
+            job.update(status="done", rows=result.rows, processed=result.rows, scored=len(result.results),
+                       rejected=result.rejected_rows)
+        except CreditScoreError as exc:
+            job.update(status="failed", message=str(exc))
+        except Exception:
+            job.update(status="failed", message="unexpected error while scoring the file")
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _status(request: Request, job: dict[str, object]) -> JobStatus:
+    url = str(request.url_for("job_result", job_id=job["job_id"])) if job["status"] == "done" else None
+    return JobStatus(**{k: v for k, v in job.items() if k != "owner"}, result_url=url)
+
+
+@router.post("/households/batch", response_model=JobStatus, status_code=202, summary="Upload a household file")
+def submit_batch(
+    request: Request, service: ServiceDep, caller: CallerDep,
+    file: Annotated[UploadFile, File(description="CSV, XLSX or Parquet; Chinese or English headers")],
+    purpose: Annotated[str, Form(min_length=2, max_length=200)],
+    authorization_ref: Annotated[str, Form(min_length=4, max_length=200,
+                                           description="reference of the households' authorisations")],
+    as_of: Annotated[dt.date | None, Form()] = None,
+) -> JobStatus:
+    """Queue the file; poll the job; download a workbook (households + errors sheets)."""
+    caller.require(Role.ASSESSOR, Role.BANK)
+    suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
+    limit = service.settings.max_upload_bytes
+    with tempfile.NamedTemporaryFile(delete=False, suffix=suffix) as tmp:
+        shutil.copyfileobj(file.file, tmp, length=1 << 20)
+        size = tmp.tell()
+    if size > limit:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise PayloadTooLarge(f"the file has {size:,} bytes; the limit is {limit:,}")
+    jobs: Jobs = request.app.state.jobs
+    job_id = jobs.submit(service, Path(tmp.name), as_of)
+    jobs.table[job_id]["owner"] = caller.key_prefix
+    write_audit(service.store, caller=caller, request_id=request.state.request_id, route="household_batch",
+                status=202, subject_type="household", purpose=purpose, authorization_ref=authorization_ref)
+    return _status(request, jobs.table[job_id])
+
+
+def _job(request: Request, job_id: str, caller_prefix: str, admin: bool) -> dict[str, object]:
+    job = request.app.state.jobs.table.get(job_id)
+    if job is None or (job["owner"] != caller_prefix and not admin):
+        raise UnknownSubject(f"no batch job {job_id} for this key")
+    return job
+
+
+@router.get("/jobs/{job_id}", response_model=JobStatus, summary="Progress of a batch job")
+def job_status(request: Request, job_id: str, caller: CallerDep) -> JobStatus:
+    caller.require(Role.ASSESSOR, Role.BANK)
+    return _status(request, _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN))
+
+
+@router.get("/jobs/{job_id}/result", name="job_result", summary="Download a finished batch's workbook")
+def job_result(request: Request, job_id: str, caller: CallerDep) -> Response:
+    caller.require(Role.ASSESSOR, Role.BANK)
+    job = _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN)
+    if job["status"] != "done":
+        raise UnknownSubject(f"job {job_id} is {job['status']}: no result yet")
+    data = (request.app.state.jobs.folder / f"{job_id}.xlsx").read_bytes()
+    return Response(io.BytesIO(data).getvalue(),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=grades-{job_id[:8]}.xlsx"})

@@ -1,0 +1,129 @@
+"""Request and response schemas, separate from the library's objects, with examples for /docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Purpose = Field(min_length=2, max_length=200, description="Why you query (agreed purpose, 征信业管理条例 art. 18)",
+                examples=["loan_application"])
+AuthorizationRef = Field(min_length=4, max_length=200,
+                         description="Reference of the person's written authorisation (授权书编号) for this query",
+                         examples=["AUTH-2024-000123"])
+
+
+class Reason(BaseModel):
+    kind: Literal["adverse", "favourable"]
+    rank: int
+    reason_code: str = Field(description="stable code: the indicator's id")
+    indicator: str
+    family: str
+    contribution: float = Field(description="log-odds of default, relative to the average training subject")
+    value: float | None = Field(description="the subject's own value of the indicator")
+    text_zh: str
+    text_en: str
+
+
+class LoanTerms(BaseModel):
+    eligible: bool
+    credit_line_yuan: float
+    rate_adjustment_bp: int | None = Field(description="basis points against the bank's base rate")
+    max_term_months: int | None
+    basis: str
+    basis_zh: str
+    basis_en: str
+
+
+class Rule(BaseModel):
+    id: str
+    reason_zh: str
+    reason_en: str
+
+
+class GradeResponse(BaseModel):
+    """A grade with everything needed to act on it and to explain it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "request_id": "5f1c0b1f6a2b4d7f9d3c2a1b0e9f8d7c", "subject_id": "91410882MA44XXXXXX", "segment": "sme",
+        "grade": "BBB", "model_grade": "BBB", "pd": 0.0142, "score": 631.4, "tax_grade": "B",
+        "flags": {"court_listed_now": False, "wage_blacklisted_now": False}, "overrides": [], "red_list": [],
+        "loan_terms": {"eligible": True, "credit_line_yuan": 500000, "rate_adjustment_bp": 0, "max_term_months": 12,
+                       "basis": "taxes_multiple", "basis_zh": "额度为纳税信用等级对应倍数×上年实缴税额",
+                       "basis_en": "line = the tax grade's multiple × taxes paid last year"},
+        "reasons": [{"kind": "adverse", "rank": 1, "reason_code": "si_arrears_months_12m",
+                     "indicator": "Months of social-insurance arrears, 12 months", "family":
+                         "social_insurance_and_utilities", "contribution": 0.31, "value": 4,
+                     "text_zh": "近12个月有4个月欠缴社会保险费",
+                     "text_en": "social insurance unpaid for 4 of the last 12 months"}],
+        "explanation": {"en": "Contributions are in log-odds of default …", "zh": "贡献值为违约对数几率 …"},
+        "model_version": "sme-gbm-20261124103912", "policy_version": "2026.11-1", "catalogue_version": "2026.11-1",
+        "data_as_of": "2025-12-31"}]})
+
+    request_id: str
+    subject_id: str = Field(description="USCC as given; a resident ID is masked (110105********002X)")
+    segment: Literal["sme", "household"]
+    grade: str = Field(description="final grade, after policy overrides")
+    model_grade: str
+    pd: float = Field(description="calibrated 12-month probability of default")
+    score: float
+    tax_grade: str | None = None
+    flags: dict[str, bool]
+    overrides: list[Rule]
+    red_list: list[Rule]
+    loan_terms: LoanTerms
+    reasons: list[Reason]
+    explanation: dict[str, str] = Field(description="what the contributions mean")
+    model_version: str
+    policy_version: str
+    catalogue_version: str
+    data_as_of: dt.date
+
+
+class InlineGradeRequest(BaseModel):
+    """Grade from your own records: one subject, records by kind (Chinese or English column names)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "purpose": "loan_application", "as_of": "2024-06-30",
+        "records": {
+            "enterprises": [{"统一社会信用代码": "91350100M000100Y43", "企业名称": "福州某某贸易有限公司",
+                             "成立日期": "2015-01-01", "行业门类": "F", "行政区划代码": "350100", "企业规模": "小型"}],
+            "tax_grades": [{"uscc": "91350100M000100Y43", "year": 2023, "grade": "B"}],
+            "penalties": [{"uscc": "91350100M000100Y43", "decision_no": "闽榕市监罚〔2024〕7号",
+                           "decided_on": "2024-01-10", "authority": "福州市市场监督管理局", "severity": "一般",
+                           "amount": "2万元"}]}}]})
+
+    purpose: str = Purpose
+    as_of: dt.date | None = Field(None, description="default: today")
+    records: dict[str, list[dict[str, Any]]] = Field(description="record kind → rows (see `creditscore kinds`)")
+
+
+class InlineHouseholdRequest(InlineGradeRequest):
+    model_config = ConfigDict(extra="forbid")
+
+    authorization_ref: str = AuthorizationRef
+
+
+class ModelInfo(BaseModel):
+    segment: str
+    version: str
+    family: str
+    source: str
+    catalogue_version: str
+    catalogue_hash: str
+    explainer: str | None
+    metrics: dict[str, Any]
+    training_windows: dict[str, Any]
+
+
+class JobStatus(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    rows: int | None = None
+    processed: int = 0
+    scored: int = 0
+    rejected: int = 0
+    message: str | None = None
+    created_at: dt.datetime
+    result_url: str | None = None
