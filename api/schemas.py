@@ -7,11 +7,33 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Purpose = Field(min_length=2, max_length=200, description="Why you query (agreed purpose, 征信业管理条例 art. 18)",
-                examples=["loan_application"])
-AuthorizationRef = Field(min_length=4, max_length=200,
-                         description="Reference of the person's written authorisation (授权书编号) for this query",
-                         examples=["AUTH-2024-000123"])
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    problems: list[dict[str, Any]] | None = None
+
+
+def _problem(description: str) -> dict[str, object]:
+    return {"description": description, "content": {"application/problem+json": {"schema":
+                                                                                  Problem.model_json_schema()}}}
+
+
+#: The error responses every /v1 route may give, documented so integrators (and schemathesis) know them.
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    401: _problem("missing, unknown or revoked API key"),
+    403: _problem("the key's role may not do this, or the purpose or the person's authorisation is missing"),
+    404: _problem("no such subject (or job) in the store"),
+    413: _problem("upload too large"),
+    422: _problem("invalid identifier, records or parameters — the detail says which and why"),
+    503: _problem("the models cannot be used with the running catalogue"),
+}
 
 
 class Reason(BaseModel):
@@ -94,7 +116,8 @@ class InlineGradeRequest(BaseModel):
                            "decided_on": "2024-01-10", "authority": "福州市市场监督管理局", "severity": "一般",
                            "amount": "2万元"}]}}]})
 
-    purpose: str = Purpose
+    purpose: str | None = Field(None, max_length=200, description="why you query (agreed purpose) — required",
+                                examples=["loan_application"])
     as_of: dt.date | None = Field(None, description="default: today")
     records: dict[str, list[dict[str, Any]]] = Field(description="record kind → rows (see `creditscore kinds`)")
 
@@ -102,7 +125,8 @@ class InlineGradeRequest(BaseModel):
 class InlineHouseholdRequest(InlineGradeRequest):
     model_config = ConfigDict(extra="forbid")
 
-    authorization_ref: str = AuthorizationRef
+    authorization_ref: str | None = Field(None, max_length=200, examples=["AUTH-2024-000123"],
+                                          description="reference of the person's written authorisation — required")
 
 
 class ModelInfo(BaseModel):

@@ -113,10 +113,21 @@ class GradingService:
     def grade(self, subject_id: str, *, as_of: dt.date | None = None, expected: str | None = None
               ) -> dict[str, object]:
         """The decision record for one subject from the store (raises UnknownSubject, InvalidCode)."""
-        normalised, segment = segment_of(subject_id)
-        if expected is not None and segment != expected:
-            what = "a resident ID" if segment == "household" else "a unified social credit code"
-            raise InvalidCode(f"{subject_id!r} is {what}, not the identifier this route expects")
+        if expected is None:
+            normalised, segment = segment_of(subject_id)
+        else:
+            segment = expected
+            check, other = (validate_uscc, validate_resident_id) if expected == "sme" else \
+                (validate_resident_id, validate_uscc)
+            try:
+                normalised = check(subject_id)
+            except InvalidCode as wanted:
+                try:
+                    other(subject_id)
+                except InvalidCode:
+                    raise wanted from None  # the identifier this route expects, and what is wrong with it
+                what = "a resident ID" if expected == "sme" else "a unified social credit code"
+                raise InvalidCode(f"this is {what}, not the identifier this route expects") from None
         t = self._as_of(as_of)
         catalogue = self.catalogues[segment]
         features = subject_features(self.store, catalogue, normalised, t, policy=self.policy)

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.deps import CallerDep, ServiceDep
-from api.schemas import ModelInfo
+from api.schemas import PROBLEMS, ModelInfo
 from creditscore.audit import query_audit, write_audit
 from creditscore.auth import Role
 
-router = APIRouter(prefix="/v1", tags=["models and administration"])
+router = APIRouter(prefix="/v1", tags=["models and administration"], responses=PROBLEMS)
 
 
 @router.get("/models", response_model=list[ModelInfo], summary="Active model bundles")

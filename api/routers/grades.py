@@ -8,13 +8,26 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import CallerDep, ServiceDep
-from api.schemas import GradeResponse, InlineGradeRequest, InlineHouseholdRequest
+from api.schemas import PROBLEMS, GradeResponse, InlineGradeRequest, InlineHouseholdRequest
 from creditscore.audit import mask_subject, write_audit
-from creditscore.auth import Caller, Role
+from creditscore.auth import Caller, NotPermitted, Role
 from creditscore.errors import CreditScoreError, UnknownSubject
 from creditscore.service import GradingService
 
-router = APIRouter(prefix="/v1", tags=["grades"])
+router = APIRouter(prefix="/v1", tags=["grades"], responses=PROBLEMS)
+
+
+def _required_purpose(purpose: str | None) -> str:
+    if not purpose or len(purpose.strip()) < 2:
+        raise NotPermitted("a query needs its purpose: send purpose (e.g. loan_application)")
+    return purpose.strip()
+
+
+def _required_authorisation(reference: str | None) -> str:
+    if not reference or len(reference.strip()) < 4:
+        raise NotPermitted("querying a person needs their written authorisation: send authorization_ref, the "
+                           "reference of the signed consent (征信业管理条例 art. 18)")
+    return reference.strip()
 
 
 def _response(request: Request, service: GradingService, record: dict[str, object]) -> GradeResponse:
@@ -56,12 +69,13 @@ def enterprise_grade(
     request: Request, service: ServiceDep, caller: CallerDep,
     uscc: Annotated[str, Path(description="unified social credit code (统一社会信用代码)",
                               examples=["91350100M000100Y43"])],
-    purpose: Annotated[str, Query(min_length=2, max_length=200, examples=["loan_application"],
-                                  description="why you query (agreed purpose)")],
+    purpose: Annotated[str | None, Query(max_length=200, examples=["loan_application"],
+                                         description="why you query (agreed purpose) — required")] = None,
     as_of: Annotated[dt.date | None, Query(description="as-of date; default today")] = None,
 ) -> GradeResponse:
     """PD, grade, reasons and 信易贷 terms of a firm, from the credit information store, as of a date."""
     caller.require(Role.BANK)
+    purpose = _required_purpose(purpose)
     return _audited(request, service, caller, route="enterprise_grade", subject=uscc, segment="sme",
                     purpose=purpose, authorization_ref=None,
                     grade=lambda: service.grade(uscc, as_of=as_of, expected="sme"))
@@ -72,10 +86,11 @@ def enterprise_grade_inline(request: Request, body: InlineGradeRequest, service:
                             caller: CallerDep) -> GradeResponse:
     """For a bank with its own data: the same grade, computed from the records in the request."""
     caller.require(Role.BANK)
+    purpose = _required_purpose(body.purpose)
     first = (body.records.get("enterprises") or [{}])[0]
     subject = str(first.get("uscc") or first.get("统一社会信用代码") or "") or None
     return _audited(request, service, caller, route="enterprise_grade_inline", subject=subject, segment="sme",
-                    purpose=body.purpose, authorization_ref=None,
+                    purpose=purpose, authorization_ref=None,
                     grade=lambda: service.grade_inline("sme", body.records, as_of=body.as_of))
 
 
@@ -85,13 +100,17 @@ def household_grade(
     request: Request, service: ServiceDep, caller: CallerDep,
     resident_id: Annotated[str, Path(description="resident ID of the head of household (户主身份证号)",
                                      examples=["11010519491231002X"])],
-    purpose: Annotated[str, Query(min_length=2, max_length=200, examples=["loan_application"])],
-    authorization_ref: Annotated[str, Query(min_length=4, max_length=200, examples=["AUTH-2024-000123"],
-                                            description="the person's written authorisation (授权书编号)")],
+    purpose: Annotated[str | None, Query(max_length=200, examples=["loan_application"],
+                                         description="why you query (agreed purpose) — required")] = None,
+    authorization_ref: Annotated[str | None, Query(max_length=200, examples=["AUTH-2024-000123"],
+                                                   description="the person's written authorisation (授权书编号) — "
+                                                               "required")] = None,
     as_of: Annotated[dt.date | None, Query()] = None,
 ) -> GradeResponse:
     """Querying a person needs their authorisation and a purpose (征信业管理条例 art. 18); both are audited."""
     caller.require(Role.BANK, Role.ASSESSOR)
+    purpose = _required_purpose(purpose)
+    authorization_ref = _required_authorisation(authorization_ref)
     return _audited(request, service, caller, route="household_grade", subject=resident_id, segment="household",
                     purpose=purpose, authorization_ref=authorization_ref,
                     grade=lambda: service.grade(resident_id, as_of=as_of, expected="household"))
@@ -101,9 +120,11 @@ def household_grade(
 def household_grade_inline(request: Request, body: InlineHouseholdRequest, service: ServiceDep,
                            caller: CallerDep) -> GradeResponse:
     caller.require(Role.BANK, Role.ASSESSOR)
+    purpose = _required_purpose(body.purpose)
+    authorization_ref = _required_authorisation(body.authorization_ref)
     first = (body.records.get("households") or [{}])[0]
     subject = str(first.get("head_id") or first.get("户主身份证号") or first.get("身份证号") or "") or None
     return _audited(request, service, caller, route="household_grade_inline", subject=subject,
-                    segment="household", purpose=body.purpose, authorization_ref=body.authorization_ref,
+                    segment="household", purpose=purpose, authorization_ref=authorization_ref,
                     grade=lambda: service.grade_inline("household", body.records, as_of=body.as_of))
 

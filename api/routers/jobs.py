@@ -17,13 +17,13 @@ from fastapi.responses import Response
 
 from api.deps import CallerDep, ServiceDep
 from api.errors import PayloadTooLarge
-from api.schemas import JobStatus
+from api.schemas import PROBLEMS, JobStatus
 from creditscore.audit import write_audit
 from creditscore.auth import Role
 from creditscore.batch import grade_household_file
 from creditscore.errors import CreditScoreError, UnknownSubject
 
-router = APIRouter(prefix="/v1", tags=["household batches"])
+router = APIRouter(prefix="/v1", tags=["household batches"], responses=PROBLEMS)
 
 
 class Jobs:
