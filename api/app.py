@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
             response.status_code = 503
         return {"status": "ready" if state["store"] else "not ready", **state}
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -34,7 +34,10 @@ def reload_models(request: Request, service: ServiceDep, caller: CallerDep) -> d
     return {"loaded": loaded}
 
 
-@router.get("/admin/audit", summary="The audit log (JSON or CSV)")
+@router.get("/admin/audit", summary="The audit log (JSON or CSV)", response_class=Response,
+            responses={200: {"description": "audit entries, newest first",
+                             "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                                         "text/csv": {"schema": {"type": "string"}}}}})
 def audit(
     request: Request, service: ServiceDep, caller: CallerDep,
     since: Annotated[dt.datetime | None, Query(description="only entries at or after this time")] = None,

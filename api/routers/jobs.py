@@ -109,13 +109,18 @@ def job_status(request: Request, job_id: str, caller: CallerDep) -> JobStatus:
     return _status(request, _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN))
 
 
-@router.get("/jobs/{job_id}/result", name="job_result", summary="Download a finished batch's workbook")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/jobs/{job_id}/result", name="job_result", summary="Download a finished batch's workbook",
+            response_class=Response,
+            responses={200: {"description": "households and errors sheets",
+                             "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def job_result(request: Request, job_id: str, caller: CallerDep) -> Response:
     caller.require(Role.ASSESSOR, Role.BANK)
     job = _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN)
     if job["status"] != "done":
         raise UnknownSubject(f"job {job_id} is {job['status']}: no result yet")
     data = (request.app.state.jobs.folder / f"{job_id}.xlsx").read_bytes()
-    return Response(io.BytesIO(data).getvalue(),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return Response(io.BytesIO(data).getvalue(), media_type=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=grades-{job_id[:8]}.xlsx"})

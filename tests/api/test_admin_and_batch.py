@@ -1,0 +1,131 @@
+"""Models, reload, the audit log, household batch files — and schemathesis on the app's own schema."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from creditscore.store import Store
+from tests.api.conftest import a_firm, a_household, auth
+
+FULL_ID = re.compile(r"\b[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX]\b")
+
+
+def test_models_for_analysts(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.get("/v1/models", headers=auth(keys["analyst"]))
+    assert r.status_code == 200
+    assert {m["segment"] for m in r.json()} == {"sme", "household"}
+    assert all(m["catalogue_hash"] and m["version"] for m in r.json())
+
+
+def test_reload_is_for_admins(client: TestClient, keys: dict[str, str]) -> None:
+    assert client.post("/v1/admin/models/reload", headers=auth(keys["bank"])).status_code == 403
+    r = client.post("/v1/admin/models/reload", headers=auth(keys["admin"]))
+    assert r.status_code == 200
+    assert set(r.json()["loaded"]) == {"sme", "household"}
+
+
+def test_every_subject_query_is_audited_and_no_full_id_is_stored(client: TestClient, store: Store,
+                                                                  keys: dict[str, str]) -> None:
+    head = a_household(store)
+    client.get(f"/v1/households/{head}/grade", headers=auth(keys["bank"]),
+               params={"purpose": "loan_application", "authorization_ref": "AUTH-77"})
+    client.get("/v1/enterprises/91350100M000100Y43/grade", params={"purpose": "pre-loan check"},
+               headers=auth(keys["bank"]))  # unknown: audited too
+    r = client.get("/v1/admin/audit", headers=auth(keys["admin"]))
+    assert r.status_code == 200
+    log = pd.DataFrame(r.json())
+    person = log[log["authorization_ref"] == "AUTH-77"].iloc[0]
+    assert person["subject_masked"] == head[:6] + "********" + head[-4:]
+    assert person["institution"] == "bank institution"
+    assert person["purpose"] == "loan_application"
+    assert person["result_grade"] in ["AAA", "AA", "A", "非信用户"]
+    assert person["model_version"]
+    assert (log["status"] == 404).any()
+    with store.engine.connect() as conn:
+        dump = " ".join(str(v) for row in conn.execute(text("SELECT * FROM audit_log")).all() for v in row)
+    assert not FULL_ID.search(dump)
+    csv = client.get("/v1/admin/audit", params={"format": "csv"}, headers=auth(keys["admin"]))
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "subject_masked" in csv.content.decode("utf-8-sig")
+    assert client.get("/v1/admin/audit", headers=auth(keys["bank"])).status_code == 403
+
+
+def test_the_audit_log_cannot_be_changed(store: Store) -> None:
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET purpose = 'x'"))
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log"))
+
+
+def _household_file(store: Store) -> bytes:
+    surveys = store.records("households").drop_duplicates("head_id").head(40)
+    frame = pd.DataFrame({
+        "户主姓名": surveys["head_name"], "身份证号": surveys["head_id"], "县区代码": surveys["county_code"],
+        "县区": surveys["county_name"], "乡镇代码": surveys["township_code"], "乡镇": surveys["township_name"],
+        "村代码": surveys["village_code"], "村": surveys["village_name"], "家庭人口": surveys["members"],
+        "劳动力": surveys["labourers"], "家庭年收入": (surveys["annual_income"] / 100).astype(int),
+        "家庭资产": (surveys["assets"] / 100).astype(int), "家庭负债": (surveys["liabilities"] / 100).astype(int),
+        "采集日期": "2024-03-15"}).astype(str)
+    frame.iloc[5, frame.columns.get_loc("身份证号")] = "410882197503090018"  # wrong check character
+    frame.iloc[9, frame.columns.get_loc("家庭人口")] = "many"
+    return frame.to_csv(index=False).encode()
+
+
+def test_household_batch_upload_poll_download(client: TestClient, store: Store, keys: dict[str, str]) -> None:
+    data = _household_file(store)
+    r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
+                    files={"file": ("农户.csv", data, "text/csv")},
+                    data={"purpose": "credit village assessment", "authorization_ref": "VILLAGE-2024-01",
+                          "as_of": "2024-06-30"})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    for _ in range(100):
+        status = client.get(f"/v1/jobs/{job['job_id']}", headers=auth(keys["assessor"])).json()
+        if status["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert status["status"] == "done", status
+    assert (status["rows"], status["scored"], status["rejected"]) == (40, 38, 2)
+    workbook = client.get(f"/v1/jobs/{job['job_id']}/result", headers=auth(keys["assessor"]))
+    assert workbook.status_code == 200
+    sheets = pd.read_excel(io.BytesIO(workbook.content), sheet_name=None)
+    assert len(sheets["households"]) + sheets["errors"]["row"].nunique() == 40
+    assert set(sheets["errors"]["row"]) == {7, 11}  # file rows (header on line 1)
+    assert "校验" in " ".join(sheets["errors"]["reason"]) or "check character" in " ".join(sheets["errors"]["reason"])
+    assert not FULL_ID.search(sheets["households"].to_csv())
+    other = client.get(f"/v1/jobs/{job['job_id']}", headers=auth(keys["other_bank"]))
+    assert other.status_code == 404
+
+
+def test_batch_upload_limits_and_roles(client: TestClient, keys: dict[str, str]) -> None:
+    big = b"x" * 300_000
+    r = client.post("/v1/households/batch", headers=auth(keys["assessor"]), files={"file": ("a.csv", big)},
+                    data={"purpose": "x1", "authorization_ref": "AUTH-1"})
+    assert r.status_code == 413
+    r = client.post("/v1/households/batch", headers=auth(keys["analyst"]), files={"file": ("a.csv", b"a,b\n")},
+                    data={"purpose": "x1", "authorization_ref": "AUTH-1"})
+    assert r.status_code == 403
+
+
+def test_an_unreadable_batch_file_fails_with_a_message(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
+                    files={"file": ("农户.xlsx", b"not a workbook")}, data={"purpose": "x1", "authorization_ref": "A-12"})
+    job = r.json()
+    for _ in range(50):
+        status = client.get(f"/v1/jobs/{job['job_id']}", headers=auth(keys["assessor"])).json()
+        if status["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert status["status"] == "failed"
+    assert "Excel" in status["message"]
+
+
+def test_the_firm_fixture_exists(store: Store) -> None:
+    assert a_firm(store)
