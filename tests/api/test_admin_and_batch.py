@@ -116,7 +116,8 @@ def test_batch_upload_limits_and_roles(client: TestClient, keys: dict[str, str])
 
 def test_an_unreadable_batch_file_fails_with_a_message(client: TestClient, keys: dict[str, str]) -> None:
     r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
-                    files={"file": ("农户.xlsx", b"not a workbook")}, data={"purpose": "x1", "authorization_ref": "A-12"})
+                    files={"file": ("农户.xlsx", b"not a workbook")},
+                    data={"purpose": "x1", "authorization_ref": "A-12"})
     job = r.json()
     for _ in range(50):
         status = client.get(f"/v1/jobs/{job['job_id']}", headers=auth(keys["assessor"])).json()
