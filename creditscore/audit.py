@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 
 import pandas as pd
 from sqlalchemy import insert, select
@@ -19,6 +20,8 @@ from creditscore.store import Store
 from creditscore.store.tables import AUDIT_LOG
 
 __all__ = ["mask_subject", "query_audit", "write_audit"]
+
+_WRITE_LOCK = threading.Lock()
 
 
 def mask_subject(subject_id: str | None, subject_type: str | None) -> str | None:
@@ -35,7 +38,9 @@ def write_audit(store: Store, *, caller: Caller, request_id: str, route: str, st
     record = None
     if decision is not None:
         record = json.dumps({**decision, "subject_id": masked}, ensure_ascii=False, default=str)
-    with store.engine.begin() as conn:
+    # One writer at a time in this process: SQLite's own busy handler backs off in sleeps of up to 100 ms,
+    # which under concurrent requests costs far more than waiting on a lock.
+    with _WRITE_LOCK, store.engine.begin() as conn:
         conn.execute(insert(AUDIT_LOG).values(
             at=dt.datetime.now(dt.UTC), request_id=request_id, key_prefix=caller.key_prefix,
             institution=caller.institution, role=caller.role.value, route=route, subject_type=subject_type,

@@ -62,6 +62,8 @@ def explain(bundle: ModelBundle, X: pd.DataFrame, *, threads: int = 0) -> Explan
     """Contributions for every row of ``X`` (indicators in the bundle's feature order)."""
     matrix = X[bundle.feature_names].to_numpy(dtype=float)
     if bundle.booster is not None:
+        # A few rows: one thread. OpenMP fanning out per request thrashes when requests run concurrently.
+        threads = threads or (1 if len(matrix) < 1000 else 0)
         contrib = bundle.booster.predict(matrix, pred_contrib=True, num_threads=threads)
         values, base = contrib[:, :-1], float(contrib[0, -1]) if len(contrib) else 0.0
     else:

@@ -92,7 +92,7 @@ class ModelBundle:
         """Log-odds of default before calibration (what the explanations decompose)."""
         matrix = self._matrix(X)
         if self.booster is not None:
-            return self.booster.predict(matrix, raw_score=True)
+            return self.booster.predict(matrix, raw_score=True, num_threads=1 if len(matrix) < 1000 else 0)
         assert self.scorecard is not None
         return self.scorecard.decision_function(pd.DataFrame(matrix, columns=self.feature_names))
 

@@ -1,0 +1,119 @@
+"""The single enterprise grade over HTTP (store lookup + features + PD + grade + reasons + audit write) against a
+bare endpoint that only runs the same model's predict and pred_contrib on a fixed vector.
+
+    python benchmarks/api.py [--seconds 10] [--firms 3000]
+
+Both servers: one uvicorn process on 127.0.0.1; load from wrk (Debian package) with 1 thread at
+concurrency 1, 8 and 32, the firm rotating over the store's firms. Reports req/s, p50 and p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from creditscore.auth import Role, create_key
+from creditscore.store import Store
+from creditscore.synth import SynthConfig, generate
+from creditscore.synth.feeds import load_feeds
+
+LUA = """
+local i = 0
+local firms = {%s}
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/v1/enterprises/" .. firms[(i %% #firms) + 1] .. "/grade?purpose=benchmark",
+                    {["X-API-Key"] = "%s"})
+end
+"""
+
+
+def _wait(url: str, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _ms(text: str) -> float:
+    found = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if found is None:
+        return float("nan")
+    value, unit = found.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(url: str, connections: int, seconds: int, script: str | None = None) -> dict[str, float]:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        cmd[1:1] = ["-s", script]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1)) if "50%" in out else float("nan")
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1)) if "99%" in out else float("nan")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--firms", type=int, default=3000)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        env = {**os.environ, "CREDITSCORE_DATA_DIR": str(data), "CREDITSCORE_MODEL_SOURCE": "demo"}
+        store = Store(f"sqlite:///{(data / 'creditscore.db').resolve()}")
+        store.init()
+        population = generate(SynthConfig(seed=9, n_firms=args.firms, n_households=200))
+        load_feeds(store, population.write_files(Path(tmp) / "feeds"))
+        key = create_key(store, "benchmark bank", Role.BANK)
+        firms = list(store.records("enterprises")["uscc"])
+        script = Path(tmp) / "grade.lua"
+        script.write_text(LUA % (",".join(f'"{f}"' for f in firms[:2000]), key))
+        servers = [
+            subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", "8711",
+                              "--log-level", "warning"], cwd=ROOT, env=env),
+            subprocess.Popen([sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", "8712",
+                              "--log-level", "warning"], cwd=ROOT, env=env),
+        ]
+        try:
+            _wait("http://127.0.0.1:8711/readyz")
+            _wait("http://127.0.0.1:8712/bare")
+            wrk("http://127.0.0.1:8711", 2, 2, str(script))  # warm up
+            wrk("http://127.0.0.1:8712/bare", 2, 2)
+            print(f"{args.seconds}s per run, 1 uvicorn process each, wrk -t1; {len(firms):,} firms in the store")
+            print(f"{'c':>3}  {'grade req/s':>11} {'p50 ms':>7} {'p99 ms':>7}   {'bare req/s':>10} {'p50 ms':>7} "
+                  f"{'p99 ms':>7}   grade/bare")
+            for c in (1, 8, 32):
+                g = wrk("http://127.0.0.1:8711", c, args.seconds, str(script))
+                b = wrk("http://127.0.0.1:8712/bare", c, args.seconds)
+                print(f"{c:>3}  {g['rps']:>11,.0f} {g['p50']:>7.2f} {g['p99']:>7.2f}   {b['rps']:>10,.0f} "
+                      f"{b['p50']:>7.2f} {b['p99']:>7.2f}   {g['rps'] / b['rps']:>9.0%}"
+                      + (f"   ({g['non2xx']} non-2xx!)" if g["non2xx"] else ""))
+        finally:
+            for s in servers:
+                s.terminate()
+                s.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
