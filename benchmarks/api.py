@@ -20,13 +20,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from creditscore.auth import Role, create_key
 from creditscore.store import Store
 from creditscore.synth import SynthConfig, generate
 from creditscore.synth.feeds import load_feeds
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LUA = """
 local i = 0
