@@ -358,9 +358,10 @@ def serve(
         console.print("[bold]demo API keys[/] (new at every start; revoke with `creditscore apikey revoke`):")
         for role, key in keys.items():
             console.print(f"  {role.value:<9}{key}")
-        console.print(f"\ntry:  curl -H 'X-API-Key: {keys[Role.BANK]}' "
-                      f"'http://{host}:{port}/v1/enterprises/{firm}/grade?purpose=loan_application'")
-        console.print(f"docs: http://{host}:{port}/docs\n")
+        # plain print: a copy-pasteable command must not be wrapped to the terminal width
+        print(f"\ntry:  curl -H 'X-API-Key: {keys[Role.BANK]}' "
+              f"'http://{host}:{port}/v1/enterprises/{firm}/grade?purpose=loan_application'")
+        print(f"docs: http://{host}:{port}/docs\n", flush=True)
     if workers > 1:
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
     else:
