@@ -102,8 +102,8 @@ class Text(BaseModel):
     en: str
 
 
-class OverrideRule(BaseModel):
-    """A blacklist fact: caps the grade and may make the subject ineligible for credit."""
+class _Rule(BaseModel):
+    """A policy rule: which subjects it concerns, when it holds (all conditions), and why, in words."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -112,9 +112,14 @@ class OverrideRule(BaseModel):
     name_en: str
     segments: list[Segment] = Field(min_length=1)
     when: list[Condition] = Field(min_length=1)
+    reason: Text
+
+
+class OverrideRule(_Rule):
+    """A blacklist fact: caps the grade and may make the subject ineligible for credit."""
+
     ineligible: bool = False
     cap: dict[Segment, str] = Field(default_factory=dict)
-    reason: Text
 
     @model_validator(mode="after")
     def _cap_per_segment(self) -> OverrideRule:
@@ -124,19 +129,11 @@ class OverrideRule(BaseModel):
         return self
 
 
-class RedListRule(BaseModel):
+class RedListRule(_Rule):
     """A red-list fact: lifts the grade by ``uplift`` notches, never above ``best``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name_zh: str
-    name_en: str
-    segments: list[Segment] = Field(min_length=1)
-    when: list[Condition] = Field(min_length=1)
     uplift: int = Field(ge=1, le=3)
     best: str
-    reason: Text
 
 
 class RedList(BaseModel):

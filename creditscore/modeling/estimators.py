@@ -47,7 +47,28 @@ def _check_binary(y: object) -> np.ndarray:
     return classes
 
 
-class CreditGBM(ClassifierMixin, BaseEstimator):
+class _PDModel(ClassifierMixin, BaseEstimator):
+    """What both families share: probabilities and classes from ``decision_function`` (log-odds of default)."""
+
+    def decision_function(self, X: object) -> np.ndarray:  # noqa: N803 - implemented by each family
+        raise NotImplementedError
+
+    def predict_proba(self, X: object) -> np.ndarray:  # noqa: N803
+        p = 1 / (1 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: object) -> np.ndarray:  # noqa: N803
+        margin = self.decision_function(X)
+        return self.classes_[(margin > 0).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing is not zero: LightGBM and the binning both handle NaN
+        tags.classifier_tags.multi_class = False  # a PD model: default or not
+        return tags
+
+
+class CreditGBM(_PDModel):
     """Gradient-boosted trees for PD, monotone where the catalogue says risk only rises or falls.
 
     Parameters
@@ -171,26 +192,14 @@ class CreditGBM(ClassifierMixin, BaseEstimator):
         matrix = self._matrix(X)
         return self.booster_.predict(matrix, raw_score=True, num_iteration=self.best_iteration_)
 
-    def predict_proba(self, X: object) -> np.ndarray:  # noqa: N803
-        p = 1 / (1 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X: object) -> np.ndarray:  # noqa: N803
-        margin = self.decision_function(X)
-        return self.classes_[(margin > 0).astype(int)]
 
     def model_string(self) -> str:
         """LightGBM's own text format (no pickle), trimmed to the best iteration."""
         return self.booster_.model_to_string(num_iteration=self.best_iteration_)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False  # a PD model: default or not
-        return tags
 
 
-class ScorecardModel(ClassifierMixin, BaseEstimator):
+class ScorecardModel(_PDModel):
     """The challenger: monotonic WOE binning + logistic regression, scaled to points.
 
     Parameters
@@ -274,13 +283,6 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         woe = self._woe(self._frame(X))
         return self.intercept_ + woe @ self.coef_
 
-    def predict_proba(self, X: object) -> np.ndarray:  # noqa: N803
-        p = 1 / (1 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X: object) -> np.ndarray:  # noqa: N803
-        margin = self.decision_function(X)
-        return self.classes_[(margin > 0).astype(int)]
 
     def points(self, X: object) -> pd.DataFrame:  # noqa: N803
         """Points per feature and in total: more points, less risk (the scorecard a credit officer reads)."""
@@ -311,11 +313,6 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         model.feature_names_in_ = np.array([b["name"] for b in model.bins_], dtype=object)
         return model
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False  # a PD model: default or not
-        return tags
 
 
 def _bin_spec(optb: object, name: str, categorical: bool) -> dict[str, object]:

@@ -78,6 +78,16 @@ def _household_file(store: Store) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
+def _finished(client: TestClient, job_id: str, key: str, seconds: float = 30) -> dict[str, object]:
+    """Poll a job until it is done or failed (or the time is up)."""
+    deadline = time.time() + seconds
+    while True:
+        status = client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()
+        if status["status"] in ("done", "failed") or time.time() > deadline:
+            return status
+        time.sleep(0.1)
+
+
 def test_household_batch_upload_poll_download(client: TestClient, store: Store, keys: dict[str, str]) -> None:
     data = _household_file(store)
     r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
@@ -86,11 +96,7 @@ def test_household_batch_upload_poll_download(client: TestClient, store: Store, 
                           "as_of": "2024-06-30"})
     assert r.status_code == 202, r.text
     job = r.json()
-    for _ in range(100):
-        status = client.get(f"/v1/jobs/{job['job_id']}", headers=auth(keys["assessor"])).json()
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
+    status = _finished(client, job["job_id"], keys["assessor"])
     assert status["status"] == "done", status
     assert (status["rows"], status["scored"], status["rejected"]) == (40, 38, 2)
     workbook = client.get(f"/v1/jobs/{job['job_id']}/result", headers=auth(keys["assessor"]))
@@ -118,12 +124,7 @@ def test_an_unreadable_batch_file_fails_with_a_message(client: TestClient, keys:
     r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
                     files={"file": ("农户.xlsx", b"not a workbook")},
                     data={"purpose": "x1", "authorization_ref": "A-12"})
-    job = r.json()
-    for _ in range(50):
-        status = client.get(f"/v1/jobs/{job['job_id']}", headers=auth(keys["assessor"])).json()
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
+    status = _finished(client, r.json()["job_id"], keys["assessor"])
     assert status["status"] == "failed"
     assert "Excel" in status["message"]
 
