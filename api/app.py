@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from api import errors
-from api.routers import admin, grades, jobs
+from api.routers import admin, grades, jobs, objections
 from creditscore.service import GradingService
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
     errors.install(app)
     app.include_router(grades.router)
     app.include_router(jobs.router)
+    app.include_router(objections.router)
     app.include_router(admin.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

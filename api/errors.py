@@ -18,6 +18,7 @@ from creditscore.errors import (
     UnknownSubject,
     UnreadableFile,
 )
+from creditscore.objections import ObjectionError, UnknownObjection
 
 PROBLEM = "application/problem+json"
 
@@ -25,6 +26,8 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (NotAuthenticated, 401, "not authenticated"),
     (NotPermitted, 403, "not permitted"),
     (UnknownSubject, 404, "unknown subject"),
+    (UnknownObjection, 404, "unknown objection or record"),
+    (ObjectionError, 422, "objection not possible"),
     (InvalidCode, 422, "invalid identifier"),
     (InvalidRecord, 422, "invalid records"),
     (UnknownKind, 422, "unknown record kind"),
@@ -56,7 +59,7 @@ def install(app: FastAPI) -> None:
             if isinstance(exc, cls):
                 extra = {"problems": exc.problems} if hasattr(exc, "problems") else {}
                 return problem(request, status, title, str(exc), **extra)
-        return problem(request, 400, "bad request", str(exc))
+        return problem(request, 422, "cannot be done", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -27,11 +27,15 @@ from creditscore.schema import KINDS, FieldType, get_kind
 from creditscore.store import Store
 from creditscore.store.tables import record_table
 
-__all__ = ["ObjectionError", "file_objection", "list_objections", "resolve_objection"]
+__all__ = ["ObjectionError", "UnknownObjection", "file_objection", "list_objections", "resolve_objection"]
 
 
 class ObjectionError(CreditScoreError, ValueError):
     """An objection that cannot be filed or answered as asked."""
+
+
+class UnknownObjection(ObjectionError, LookupError):
+    """No such objection, or no such record to object to."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def file_objection(store: Store, kind: str, record_key: str, *, filed_by: str, r
     with store.engine.begin() as conn:
         found = conn.execute(select(table.c.id).where(table.c.record_key == record_key)).first()
         if found is None:
-            raise ObjectionError(f"no {k.name} record with key {record_key!r} in the store")
+            raise UnknownObjection(f"no {k.name} record with key {record_key!r} in the store")
         open_ = conn.execute(select(obj.c.id).where(obj.c.target_kind == k.name, obj.c.target_key == record_key,
                                                     obj.c.status == "pending")).first()
         if open_ is not None:
@@ -85,7 +89,7 @@ def resolve_objection(store: Store, objection_id: int, *, upheld: bool, resolved
     with store.engine.begin() as conn:
         row = conn.execute(select(obj).where(obj.c.id == objection_id)).first()
         if row is None:
-            raise ObjectionError(f"no objection with id {objection_id}")
+            raise UnknownObjection(f"no objection with id {objection_id}")
         if row.status != "pending":
             raise ObjectionError(f"objection {objection_id} was already answered ({row.status} on {row.resolved_on})")
         if resolved_on < row.filed_on:

@@ -131,3 +131,28 @@ def test_an_unreadable_batch_file_fails_with_a_message(client: TestClient, keys:
 
 def test_the_firm_fixture_exists(store: Store) -> None:
     assert a_firm(store)
+
+
+def test_objections_over_http(client: TestClient, store: Store, keys: dict[str, str]) -> None:
+    penalty = store.records("penalties").iloc[0]
+    body = {"record_kind": "penalties", "record_key": penalty["record_key"], "filed_by": "法定代表人",
+            "reason": "处罚已撤销"}
+    filed = client.post("/v1/objections", json=body, headers=auth(keys["bank"]))
+    assert filed.status_code == 201, filed.text
+    objection = filed.json()
+    assert objection["deadline"] == str((pd.Timestamp(objection["filed_on"]) + pd.Timedelta(days=20)).date())
+    again = client.post("/v1/objections", json=body, headers=auth(keys["bank"]))
+    assert again.status_code == 422
+    assert "already has a pending objection" in again.json()["detail"]
+    listed = client.get("/v1/objections", headers=auth(keys["admin"])).json()
+    assert any(o["id"] == objection["id"] and o["status"] == "pending" for o in listed)
+    assert client.post(f"/v1/objections/{objection['id']}/resolution", headers=auth(keys["bank"]),
+                       json={"outcome": "rejected", "resolved_by": "x"}).status_code == 403
+    answer = client.post(f"/v1/objections/{objection['id']}/resolution", headers=auth(keys["admin"]),
+                         json={"outcome": "upheld", "resolved_by": "信用中心", "remove": True})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["action"] == "upheld: record removed"
+    assert penalty["record_key"] not in set(store.records("penalties")["record_key"])
+    unknown = client.post("/v1/objections/999999/resolution", headers=auth(keys["admin"]),
+                          json={"outcome": "rejected", "resolved_by": "x"})
+    assert unknown.status_code == 404
