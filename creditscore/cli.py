@@ -376,7 +376,8 @@ def train(
     segment: Annotated[str, typer.Option(help="sme or household")] = "sme",
     source: Annotated[str, typer.Option(help="store (the credit information store) or synthetic (a generated "
                                               "population, with the oracle AUC in the report)")] = "store",
-    families: Annotated[str, typer.Option(help="comma-separated: gbm, scorecard, additive")] = "gbm,scorecard",
+    families: Annotated[str, typer.Option(help="comma-separated: gbm, additive, scorecard")]
+    = "gbm,additive,scorecard",
     firms: Annotated[int, typer.Option(help="synthetic source: firms")] = 30_000,
     households: Annotated[int, typer.Option(help="synthetic source: households")] = 30_000,
     seed: Annotated[int, typer.Option(help="synthetic source: seed")] = 7,

@@ -15,8 +15,10 @@ the PD; their sizes are on the log-odds scale, not in PD points.
 
 For tree models the contributions are TreeSHAP values (LightGBM's native
 ``pred_contrib``, which ``shap.TreeExplainer`` computes identically — a test
-checks the agreement); for the scorecard they are each indicator's
-``coefficient × WOE`` centred on the training population, i.e. its points.
+checks the agreement); for additive models (every tree on one indicator) the
+same values come exactly and ~30× faster from the leaves (:mod:`creditscore.additive`);
+for the scorecard they are each indicator's ``coefficient × WOE`` centred on the
+training population, i.e. its points.
 Everything is vectorised: no Python loop runs per subject to compute them.
 """
 
@@ -61,9 +63,12 @@ class Explanation:
 def explain(bundle: ModelBundle, X: pd.DataFrame, *, threads: int = 0) -> Explanation:  # noqa: N803
     """Contributions for every row of ``X`` (indicators in the bundle's feature order)."""
     matrix = X[bundle.feature_names].to_numpy(dtype=float)
-    if bundle.booster is not None:
-        # A few rows: one thread. OpenMP fanning out per request thrashes when requests run concurrently.
-        threads = threads or (1 if len(matrix) < 1000 else 0)
+    threads = threads or (1 if len(matrix) < 1000 else 0)  # a few rows: one thread, no OpenMP fan-out
+    additive = bundle.additive_explainer
+    if additive is not None:
+        values = additive.contributions(bundle.booster, matrix, threads=threads)
+        base = additive.base_value
+    elif bundle.booster is not None:
         contrib = bundle.booster.predict(matrix, pred_contrib=True, num_threads=threads)
         values, base = contrib[:, :-1], float(contrib[0, -1]) if len(contrib) else 0.0
     else:

@@ -15,6 +15,7 @@ with a message saying which, rather than silently scoring garbage.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -24,6 +25,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from creditscore.additive import AdditiveExplainer
 from creditscore.errors import ModelMismatch
 from creditscore.features.catalogue import Catalogue
 from creditscore.grades import MasterScale
@@ -71,6 +73,13 @@ class ModelBundle:
         return cls(segment=segment, family=family, feature_names=list(catalogue.ids),
                    catalogue_version=catalogue.version, catalogue_hash=catalogue.hash, calibrator=calibrator,
                    scale=scale, booster=booster, scorecard=scorecard, meta=dict(meta or {}))
+
+    @functools.cached_property
+    def additive_explainer(self) -> AdditiveExplainer | None:
+        """The exact fast explainer when every tree uses a single indicator (the bundle says so)."""
+        if self.booster is None or self.meta.get("explainer") != "additive":
+            return None
+        return AdditiveExplainer.from_booster(self.booster)
 
     @property
     def version_label(self) -> str:

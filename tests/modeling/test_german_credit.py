@@ -40,3 +40,13 @@ def test_gbm_is_competitive_on_small_real_data(german) -> None:
         codes[c] = codes[c].astype("category").cat.codes
     auc = _cv_auc(CreditGBM(min_child_samples=20, num_leaves=7, categorical_features=categorical), codes, y)
     assert auc >= 0.76
+
+
+def test_additive_gbm_on_real_data(german) -> None:
+    X, y, categorical = german  # noqa: N806
+    codes = X.copy()
+    for c in categorical:
+        codes[c] = codes[c].astype("category").cat.codes
+    additive = CreditGBM(min_child_samples=20, num_leaves=4, max_depth=2, categorical_features=categorical,
+                         interaction_constraints=[[i] for i in range(codes.shape[1])])
+    assert _cv_auc(additive, codes, y) >= 0.76

@@ -52,6 +52,9 @@ def test_champion_rule_is_applied_as_stated() -> None:
     assert "within 0.005" in rule
     assert choose_champion({"gbm": 0.83, "scorecard": 0.84})[0] == "scorecard"
     assert choose_champion({"gbm": 0.85, "additive": 0.86})[0] == "additive"
+    assert choose_champion({"gbm": 0.862, "additive": 0.86, "scorecard": 0.85})[0] == "additive"
+    assert choose_champion({"gbm": 0.862, "additive": 0.86, "scorecard": 0.858})[0] == "scorecard"
+    assert choose_champion({"gbm": 0.87, "additive": 0.86, "scorecard": 0.85})[0] == "gbm"
 
 
 def test_bundle_saved_and_loaded_gives_identical_predictions(sme: TrainResult, population: Population,
