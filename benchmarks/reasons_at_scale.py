@@ -31,7 +31,7 @@ from creditscore.scoring import score
 from creditscore.synth import SynthConfig, generate
 
 
-def timed(fn) -> tuple[float, object]:  # noqa: ANN001
+def timed(fn) -> tuple[float, object]:
     t0 = time.perf_counter()
     out = fn()
     return time.perf_counter() - t0, out
