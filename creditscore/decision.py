@@ -84,25 +84,23 @@ def decide(segment: str, features: pd.DataFrame, pd_: np.ndarray, *, policy: Pol
         remaining = remaining - step
         red = _append(red, step > 0, rule.id)
 
-    out = pd.DataFrame({
-        "pd": pd_, "score": score, "model_grade": names[model_idx], "final_grade": names[final_idx],
-        "overrides": overrides, "red_list": red,
-    }, index=features.index)
+    out: dict[str, np.ndarray] = {"pd": pd_, "score": score, "model_grade": names[model_idx],
+                                  "final_grade": names[final_idx], "overrides": overrides, "red_list": red}
     _loan_terms(segment, features, out, ineligible, policy)
-    out["policy_version"] = policy.version
-    return out
+    out["policy_version"] = np.full(n, policy.version, dtype=object)
+    return pd.DataFrame(out, index=features.index)  # built once: per-column inserts cost more than the rules
 
 
-def _loan_terms(segment: str, features: pd.DataFrame, out: pd.DataFrame, ineligible: np.ndarray,
+def _loan_terms(segment: str, features: pd.DataFrame, out: dict[str, np.ndarray], ineligible: np.ndarray,
                 policy: Policy) -> None:
     terms = policy.loan_terms
-    n = len(out)
-    grade = out["final_grade"].to_numpy(dtype=object)
+    n = len(out["pd"])
+    grade = out["final_grade"]
     line = np.zeros(n)
     basis = np.full(n, "", dtype=object)
     if terms is None:
-        out["eligible"], out["credit_line_yuan"], out["line_basis"] = False, 0.0, ""
-        out["rate_adjustment_bp"], out["max_term_months"] = np.nan, np.nan
+        out.update(eligible=np.zeros(n, bool), credit_line_yuan=np.zeros(n), line_basis=np.full(n, "", object),
+                   rate_adjustment_bp=np.full(n, np.nan), max_term_months=np.full(n, np.nan))
         return
     t = terms.sme if segment == "sme" else terms.household
     grade_ok = np.isin(grade, t.eligible_grades)
@@ -127,7 +125,7 @@ def _loan_terms(segment: str, features: pd.DataFrame, out: pd.DataFrame, ineligi
         basis = np.where(eligible, np.array(["taxes_multiple", "grade_cap", "product_cap"], dtype=object)[which],
                          basis)
     else:
-        score = out["score"].to_numpy(dtype=float)
+        score = out["score"]
         band_line = np.zeros(n)
         for band in t.line_bands:
             inside = (score >= band.lower) & ((score < band.upper) | (band.upper >= 100) & (score <= band.upper))

@@ -295,6 +295,18 @@ def _birth_day(number: str | None) -> float:
         return np.nan
 
 
+def _codes(index: pd.Index, subject_ids: np.ndarray) -> np.ndarray:
+    """Each record's subject position in ``index`` (−1: not asked for)."""
+    if len(subject_ids) == 0:
+        return np.empty(0, dtype=np.intp)
+    if len(index) <= 4:  # one subject (the service): comparisons beat building a hash table
+        codes = np.full(len(subject_ids), -1, dtype=np.intp)
+        for position, subject in enumerate(index):
+            codes[subject_ids == subject] = position
+        return codes
+    return index.get_indexer(subject_ids.astype(str))
+
+
 def compute_features(catalogue: Catalogue, records: Records, as_of: object, policy: Policy,
                      subjects: Iterable[str] | None = None) -> pd.DataFrame:
     """Indicators as of ``as_of`` for ``subjects`` (default: every subject in the subject table).
@@ -320,8 +332,7 @@ def compute_features(catalogue: Catalogue, records: Records, as_of: object, poli
     else:
         index = pd.Index([str(s) for s in subjects], name="subject_id")
     for name, cols in frames.items():
-        subject_ids = cols[KINDS[name].subject_column]
-        cols["_code"] = index.get_indexer(subject_ids.astype(str)) if len(subject_ids) else np.empty(0, int)
+        cols["_code"] = _codes(index, cols[KINDS[name].subject_column])
     n = len(index)
     matrix = np.column_stack([_indicator(ind, frames, n, t) for ind in catalogue.indicators]) if n else \
         np.empty((0, len(catalogue.indicators)))
