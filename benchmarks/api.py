@@ -53,6 +53,7 @@ def _wait(url: str, seconds: float = 60) -> None:
 def _ms(text: str) -> float:
     found = re.match(r"([\d.]+)(us|ms|s|m)$", text)
     if found is None:
+        print(f"(unparsed latency {text!r})")
         return float("nan")
     value, unit = found.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]

@@ -30,8 +30,9 @@ class Settings(BaseSettings):
     #: bundles until one is promoted), "demo" (the bundles shipped in models/demo), or a folder holding
     #: one bundle per segment (``<folder>/sme``, ``<folder>/household``).
     model_source: str = "registry"
-    #: Threads grading requests at once in one service process (CPU-bound: about the number of cores).
-    grading_threads: int = 2
+    #: Threads grading requests at once in one service process. Grading is CPU-bound Python: measured with wrk,
+    #: one thread gave the most throughput (2 threads: −40% at concurrency 8); scale with processes instead.
+    grading_threads: int = 1
     #: Largest accepted upload for batch files, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
 
