@@ -64,8 +64,9 @@ def wrk(url: str, connections: int, seconds: int, script: str | None = None) -> 
     if script:
         cmd[1:1] = ["-s", script]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1)) if "50%" in out else float("nan")
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1)) if "99%" in out else float("nan")
+    # the "Latency Distribution" lines: "     50%  636.00us" (a "+/- Stdev" like "80.50%" is not one)
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0}
