@@ -50,6 +50,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.dispose()
 
 
+def edited_copy(source: Path, folder: Path, old: str, new: str) -> Path:
+    """A copy of a declaration file with one edit, in ``folder`` under the same name (for error tests)."""
+    text = source.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {source.name}: the test no longer edits what it means to"
+    path = folder / source.name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,6 +13,7 @@ from creditscore.errors import ConfigError
 from creditscore.features import load_catalogue
 from creditscore.grades import load_scales
 from creditscore.policy import POLICY_PATH, Policy, load_policy
+from tests.conftest import edited_copy
 
 SCALES = load_scales().scales
 
@@ -139,11 +140,7 @@ def test_policy_version_is_in_every_decision(policy: Policy) -> None:
 
 
 def _policy_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = POLICY_PATH.read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "policy.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
+    return edited_copy(POLICY_PATH, tmp_path, old, new)
 
 
 def test_unknown_key_is_refused_with_file_line_and_key(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from creditscore.errors import ConfigError
 from creditscore.features import load_catalogue
 from creditscore.features.catalogue import FEATURES_DIR
+from tests.conftest import edited_copy
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -17,9 +18,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def _mutated(tmp_path: Path, old: str, new: str) -> Path:
-    text = (FEATURES_DIR / "sme.yaml").read_text(encoding="utf-8")
-    assert old in text
-    return _write(tmp_path, text.replace(old, new, 1))
+    return edited_copy(FEATURES_DIR / "sme.yaml", tmp_path, old, new).parent
 
 
 def test_typo_in_a_key_names_file_line_and_key(tmp_path: Path) -> None:

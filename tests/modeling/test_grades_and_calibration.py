@@ -10,6 +10,7 @@ import pytest
 from creditscore.errors import ConfigError
 from creditscore.grades import SCALES_PATH, load_scales
 from creditscore.modeling.calibration import Calibrator
+from tests.conftest import edited_copy
 
 
 def test_enterprise_scale_has_the_nine_grades_in_order() -> None:
@@ -34,11 +35,7 @@ def test_lower_pd_never_gets_a_worse_grade_or_a_lower_score(segment: str) -> Non
 
 
 def _scales_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = SCALES_PATH.read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "scales.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
+    return edited_copy(SCALES_PATH, tmp_path, old, new)
 
 
 def test_overlapping_bands_are_refused(tmp_path: Path) -> None:
