@@ -85,6 +85,8 @@ def resolve_objection(store: Store, objection_id: int, *, upheld: bool, resolved
     Returns what was done, in words (also written to the objection's ``resolved_by`` trail).
     """
     resolved_on = resolved_on or dt.date.today()
+    if not 0 < objection_id < 2**63:
+        raise UnknownObjection(f"no objection with id {objection_id}")
     obj = record_table("objections")
     with store.engine.begin() as conn:
         row = conn.execute(select(obj).where(obj.c.id == objection_id)).first()

@@ -47,8 +47,13 @@ def score(bundle: ModelBundle, features: pd.DataFrame, *, catalogue: Catalogue, 
 
 def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: str) -> dict[str, object]:
     """What a regulator or the subject may later ask about one decision, as plain data."""
-    row = scored.decisions.loc[subject_id]
-    why = scored.reasons[scored.reasons["subject_id"] == subject_id] if len(scored.reasons) else scored.reasons
+    d = scored.decisions
+    position = d.index.get_loc(subject_id)
+    row = {column: d[column].to_numpy()[position] for column in d.columns}  # no Series per row: cheaper
+    why = scored.reasons
+    if len(why):
+        mine = why["subject_id"].to_numpy() == subject_id
+        why = why[mine] if not mine.all() else why
     basis = row["line_basis"]
     return {
         "subject_id": subject_id, "segment": segment, "as_of": pd.Timestamp(as_of).date().isoformat(),
@@ -66,6 +71,6 @@ def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: 
             "basis": basis, "basis_zh": LINE_BASIS.get(basis, ("", ""))[0],
             "basis_en": LINE_BASIS.get(basis, ("", ""))[1],
         },
-        "reasons": why.drop(columns=["subject_id"]).to_dict(orient="records") if len(why) else [],
+        "reasons": [{c: why[c].to_numpy()[i] for c in why.columns if c != "subject_id"} for i in range(len(why))],
         "meaning": MEANING,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ServiceDep
@@ -57,8 +57,8 @@ def file(request: Request, body: ObjectionRequest, service: ServiceDep, caller: 
 
 
 @router.post("/{objection_id}/resolution", summary="Answer an objection (upheld: correct or remove; rejected)")
-def resolve(request: Request, objection_id: int, body: Resolution, service: ServiceDep,
-            caller: CallerDep) -> dict[str, str]:
+def resolve(request: Request, objection_id: Annotated[int, Path(ge=1, le=2**62, description="objection id")],
+            body: Resolution, service: ServiceDep, caller: CallerDep) -> dict[str, str]:
     caller.require(Role.ADMIN)
     action = resolve_objection(service.store, objection_id, upheld=body.outcome == "upheld",
                                resolved_by=body.resolved_by, remove=body.remove, corrections=body.corrections)
