@@ -370,6 +370,47 @@ def serve(
         uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
+@app.command("villages")
+@friendly_errors
+def villages(
+    as_of: Annotated[str, typer.Option(help="as-of date (YYYY-MM-DD); default: the store's latest data")] = "",
+    out: Annotated[Path | None, typer.Option(help="also write villages and townships to this .xlsx")] = None,
+) -> None:
+    """信用村 / 信用乡镇: grade every household in the store, then assess villages and townships."""
+    import pandas as pd
+
+    from creditscore.features import features_from_store, load_catalogue
+    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
+    from creditscore.policy import load_policy
+    from creditscore.rural import assess_villages
+    from creditscore.scoring import score
+
+    store = _store()
+    date = pd.Timestamp(as_of or store.latest_publication() or dt.date.today())
+    catalogue, policy = load_catalogue("household"), load_policy()
+    bundle = ModelBundle.load(DEMO_BUNDLES / "household", catalogue=catalogue)
+    features = features_from_store(store, catalogue, date, policy=policy)
+    graded = score(bundle, features, catalogue=catalogue, policy=policy, with_reasons=False).decisions
+    village_table, township_table = assess_villages(
+        graded["final_grade"], store.records("households", as_of=date.date()), store.records("loans"),
+        store.records("delinquencies"), as_of=date, policy=policy)
+    table = Table("township", "village", "households", "信用户", "on time", "NPL", "信用村",
+                  title=f"credit villages as of {date.date()}")
+    for r in village_table.itertuples():
+        table.add_row(r.township_name, r.village_name, str(r.households), f"{r.credit_household_share:.0%}",
+                      "—" if pd.isna(r.on_time_repayment) else f"{r.on_time_repayment:.0%}",
+                      "—" if pd.isna(r.npl_ratio) else f"{r.npl_ratio:.1%}", "✓" if r.credit_village else "")
+    console.print(table)
+    for r in township_table.itertuples():
+        console.print(f"{r.township_name}: {r.credit_villages}/{r.villages} credit villages — "
+                      f"{'信用乡镇 ✓' if r.credit_township else 'not a credit township'}")
+    if out is not None:
+        with pd.ExcelWriter(out) as writer:
+            village_table.to_excel(writer, sheet_name="villages", index=False)
+            township_table.to_excel(writer, sheet_name="townships", index=False)
+        console.print(f"written to {out}")
+
+
 @app.command("train")
 @friendly_errors
 def train(

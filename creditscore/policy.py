@@ -213,6 +213,37 @@ def _same_grades(segment: str, grades: list[str], **maps: dict[str, object]) -> 
                              f"it covers {sorted(mapping)}")
 
 
+class VillageCriteria(BaseModel):
+    """Thresholds of the credit village (信用村) and credit township (信用乡镇) assessment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    credit_household_share: float = Field(ge=0, le=1)
+    on_time_repayment: float = Field(ge=0, le=1)
+    npl_ratio: float = Field(ge=0, le=1)
+    credit_village_share: float = Field(ge=0, le=1)
+
+
+class RuralAssessment(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    credit_grades: list[str] = Field(min_length=1)
+    default: VillageCriteria
+    regions: dict[str, VillageCriteria] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _region_codes(self) -> RuralAssessment:
+        bad = [code for code in self.regions if not (code.isdigit() and len(code) in (6, 9, 12))]
+        if bad:
+            raise ValueError(f"regions must be 6-, 9- or 12-digit division codes, got {bad}")
+        return self
+
+    def criteria_for(self, code: str) -> VillageCriteria:
+        """The most specific region's criteria that covers ``code`` (a village or township code)."""
+        matches = [c for c in self.regions if code.startswith(c)]
+        return self.regions[max(matches, key=len)] if matches else self.default
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -222,6 +253,7 @@ class Policy(BaseModel):
     overrides: list[OverrideRule] = Field(default_factory=list)
     red_list: RedList = RedList(max_total_uplift=0)
     loan_terms: LoanTerms | None = None
+    rural_assessment: RuralAssessment | None = None
 
     @model_validator(mode="after")
     def _one_rule_per_case(self) -> Policy:
@@ -269,6 +301,10 @@ def check_policy(policy: Policy, source: Path) -> None:
             for seg, grade in grades.items():
                 if grade not in scales[seg].names:
                     problems.append(f"{section}[{i}]: {grade!r} is not a grade of the {seg} scale {scales[seg].names}")
+    if policy.rural_assessment is not None:
+        for grade in policy.rural_assessment.credit_grades:
+            if grade not in scales["household"].names:
+                problems.append(f"rural_assessment.credit_grades: {grade!r} is not a household grade")
     if policy.loan_terms is not None:
         for seg in ("sme", "household"):
             for grade in getattr(policy.loan_terms, seg).eligible_grades:

@@ -82,3 +82,13 @@ def test_features_for_an_unknown_firm_is_a_clear_error() -> None:
     result = runner.invoke(app, ["features", "--subject", "91350100M000100Y43"])
     assert result.exit_code == 2
     assert "no enterprise" in result.output
+
+
+def test_villages_command(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["demo-data", "--firms", "50", "--households", "400", "--seed", "5"]).exit_code == 0
+    out = tmp_path / "villages.xlsx"
+    result = runner.invoke(app, ["villages", "--as-of", "2024-06-30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    sheets = pd.read_excel(out, sheet_name=None)
+    assert sheets["villages"]["households"].sum() == 400
+    assert {"credit_village", "credit_household_share_margin"} <= set(sheets["villages"].columns)

@@ -1,0 +1,108 @@
+"""Credit village (信用村) and credit township (信用乡镇) assessment.
+
+From the households' final grades and their loans, as of a date, per village:
+
+* **credit-household share** — households whose final grade is a credit grade (AAA / AA / A);
+* **on-time repayment** — borrowers (a loan outstanding at the date) with no arrears episode that
+  started in the 12 months before it and no loan in default;
+* **NPL ratio** — defaulted, not yet written-off loan amounts over all loan amounts outstanding.
+
+A village is a credit village when it meets every criterion of its region (policy
+``rural_assessment``). A township is a credit township when enough of its villages are credit
+villages and its households as a whole meet the repayment and NPL criteria. Every criterion is
+reported with the value, the threshold, whether it was met and by how much.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from creditscore.policy import Policy, RuralAssessment
+
+__all__ = ["assess_villages"]
+
+
+def _borrowers(households: pd.DataFrame, loans: pd.DataFrame, delinquencies: pd.DataFrame,
+               t: pd.Timestamp) -> pd.DataFrame:
+    """Per household: borrower?, late in the last 12 months?, amounts outstanding and non-performing (yuan)."""
+    live = loans[(loans["opened_on"] <= t) & (loans["closed_on"].isna() | (loans["closed_on"] > t))
+                 & (loans["written_off_on"].isna() | (loans["written_off_on"] > t))]
+    amount = live["amount"].astype("Float64").astype(float) / 100
+    bad = (live["default_on"] <= t).fillna(False)
+    per = pd.DataFrame({"outstanding": amount.groupby(live["subject_id"]).sum(),
+                        "npl": amount.where(bad.to_numpy(), 0.0).groupby(live["subject_id"]).sum()})
+    recent = delinquencies[(delinquencies["started_on"] <= t)
+                           & (delinquencies["started_on"] > t - pd.Timedelta(days=365))]
+    out = per.reindex(households["head_id"]).fillna(0.0)
+    out["borrower"] = out["outstanding"] > 0
+    # late: arrears that began in the last 12 months, or a loan in default (not repaying at all)
+    out["late"] = (out.index.isin(recent["subject_id"]) | (out["npl"] > 0)) & out["borrower"]
+    return out
+
+
+def _criterion(frame: pd.DataFrame, name: str, value: pd.Series, threshold: pd.Series, at_least: bool) -> None:
+    frame[f"{name}"] = value
+    frame[f"{name}_threshold"] = threshold
+    met = (value >= threshold) if at_least else (value <= threshold)
+    frame[f"{name}_met"] = met | value.isna()  # no borrowers: nobody late, nothing non-performing
+    frame[f"{name}_margin"] = (value - threshold) if at_least else (threshold - value)
+
+
+def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataFrame,
+                    delinquencies: pd.DataFrame, *, as_of: object, policy: Policy) -> tuple[pd.DataFrame,
+                                                                                        pd.DataFrame]:
+    """(villages, townships) assessment tables.
+
+    Parameters
+    ----------
+    grades
+        Final grade per household head (index: head_id).
+    households
+        One row per household: head_id, village_code, village_name, township_code, township_name.
+    loans, delinquencies
+        The households' loan records (store or generator frames).
+    """
+    rules: RuralAssessment | None = policy.rural_assessment
+    if rules is None:
+        raise ValueError("the policy has no rural_assessment section")
+    t = pd.Timestamp(as_of)
+    hh = households.drop_duplicates("head_id").set_index("head_id")
+    hh["credit"] = grades.reindex(hh.index).isin(rules.credit_grades).to_numpy()
+    hh = hh.join(_borrowers(hh.reset_index(), loans, delinquencies, t))
+
+    def summarise(keys: list[str]) -> pd.DataFrame:
+        g = hh.groupby(keys, sort=True)
+        return pd.DataFrame({
+            "households": g.size(), "credit_households": g["credit"].sum(), "borrowers": g["borrower"].sum(),
+            "late_borrowers": g["late"].sum(), "outstanding_yuan": g["outstanding"].sum(),
+            "npl_yuan": g["npl"].sum()}).reset_index()
+
+    villages = summarise(["township_code", "township_name", "village_code", "village_name"])
+    criteria = villages["village_code"].map(lambda c: rules.criteria_for(str(c)))
+    _criterion(villages, "credit_household_share", villages["credit_households"] / villages["households"],
+               criteria.map(lambda c: c.credit_household_share), at_least=True)
+    _criterion(villages, "on_time_repayment",
+               1 - villages["late_borrowers"] / villages["borrowers"].where(villages["borrowers"] > 0),
+               criteria.map(lambda c: c.on_time_repayment), at_least=True)
+    _criterion(villages, "npl_ratio",
+               villages["npl_yuan"] / villages["outstanding_yuan"].where(villages["outstanding_yuan"] > 0),
+               criteria.map(lambda c: c.npl_ratio), at_least=False)
+    villages["credit_village"] = (villages["credit_household_share_met"] & villages["on_time_repayment_met"]
+                                  & villages["npl_ratio_met"])
+
+    townships = summarise(["township_code", "township_name"])
+    village_counts = villages.groupby("township_code")["credit_village"].agg(["size", "sum"])
+    townships["villages"] = townships["township_code"].map(village_counts["size"])
+    townships["credit_villages"] = townships["township_code"].map(village_counts["sum"])
+    tcrit = townships["township_code"].map(lambda c: rules.criteria_for(str(c)))
+    _criterion(townships, "credit_village_share", townships["credit_villages"] / townships["villages"],
+               tcrit.map(lambda c: c.credit_village_share), at_least=True)
+    _criterion(townships, "on_time_repayment",
+               1 - townships["late_borrowers"] / townships["borrowers"].where(townships["borrowers"] > 0),
+               tcrit.map(lambda c: c.on_time_repayment), at_least=True)
+    _criterion(townships, "npl_ratio",
+               townships["npl_yuan"] / townships["outstanding_yuan"].where(townships["outstanding_yuan"] > 0),
+               tcrit.map(lambda c: c.npl_ratio), at_least=False)
+    townships["credit_township"] = (townships["credit_village_share_met"] & townships["on_time_repayment_met"]
+                                    & townships["npl_ratio_met"])
+    return villages, townships
