@@ -1,0 +1,269 @@
+"""Commands that grade and decide: grade, objections, villages, train, promote."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from creditscore.cli.common import (
+    _store,
+    app,
+    console,
+    friendly_errors,
+    pd_isna,
+)
+from creditscore.settings import get_settings
+
+
+def _segment_of(subject: str) -> str:
+    from creditscore.errors import InvalidCode
+    from creditscore.ids import validate_resident_id
+
+    try:
+        validate_resident_id(subject)
+        return "household"
+    except InvalidCode:
+        return "sme"
+
+
+@app.command("grade")
+@friendly_errors
+def grade(
+    subject: Annotated[str, typer.Argument(help="USCC of a firm or resident ID of a household head")],
+    as_of: Annotated[str, typer.Option(help="as-of date (YYYY-MM-DD); default: the store's latest data")] = "",
+    model: Annotated[Path | None, typer.Option(help="model bundle folder (default: the shipped demo bundle)")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the decision record as JSON")] = False,
+) -> None:
+    """Grade one subject from the store: PD, grade, policy overrides, 信易贷 terms and the reasons why."""
+    import json
+
+    import pandas as pd
+
+    from creditscore.features import load_catalogue, subject_features
+    from creditscore.ids import mask_resident_id
+    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
+    from creditscore.policy import load_policy
+    from creditscore.scoring import decision_record, score
+
+    segment = _segment_of(subject)
+    store = _store()
+    date = pd.Timestamp(as_of or store.latest_publication() or dt.date.today())
+    catalogue, policy = load_catalogue(segment), load_policy()
+    bundle = ModelBundle.load(model or DEMO_BUNDLES / segment, catalogue=catalogue)
+    features = subject_features(store, catalogue, subject, date, policy=policy)
+    scored = score(bundle, features, catalogue=catalogue, policy=policy)
+    record = decision_record(scored, features.index[0], as_of=date, segment=segment)
+    shown = record["subject_id"] if segment == "sme" else mask_resident_id(record["subject_id"])
+    if as_json:
+        console.print_json(json.dumps({**record, "subject_id": shown}, ensure_ascii=False, default=str))
+        return
+    terms = record["loan_terms"]
+    console.print(f"[bold]{shown}[/] as of {date.date()}: grade [bold]{record['final_grade']}[/] "
+                  f"(model {record['model_grade']}), PD {record['pd']:.2%}, score {record['score']:.1f}")
+    for rule in record["overrides"] + record["red_list"]:
+        found = next((r for r in [*policy.overrides, *policy.red_list.rules] if r.id == rule), None)
+        if found is not None:
+            console.print(f"  rule {rule}: {found.reason.zh} / {found.reason.en}")
+    if terms["eligible"]:
+        console.print(f"  信易贷: line {terms['credit_line_yuan']:,.0f} yuan, "
+                      f"rate {terms['rate_adjustment_bp']:+d} bp, up to {terms['max_term_months']} months — "
+                      f"{terms['basis_zh']} / {terms['basis_en']}")
+    else:
+        console.print(f"  信易贷: not eligible — {terms['basis_zh']} / {terms['basis_en']}")
+    table = Table("", "reason", "原因", "log-odds", title="why (contributions to the log-odds of default)")
+    for r in record["reasons"]:
+        table.add_row("▲" if r["kind"] == "adverse" else "▼", r["text_en"], r["text_zh"], f"{r['contribution']:+.3f}")
+    console.print(table)
+    console.print(f"model {record['model_version']} · policy {record['policy_version']} · "
+                  f"catalogue {record['catalogue_version']}")
+
+
+objection_app = typer.Typer(help="Objections (异议): file, answer, list.", no_args_is_help=True)
+app.add_typer(objection_app, name="objection")
+
+
+@objection_app.command("file")
+@friendly_errors
+def objection_file(
+    kind: Annotated[str, typer.Argument(help="record kind, e.g. penalties")],
+    record_key: Annotated[str, typer.Argument(help="the record's key, e.g. 9141…|郑市监罚〔2024〕1号")],
+    by: Annotated[str, typer.Option(help="who objects (the subject, or the bank on its behalf)")],
+    reason: Annotated[str, typer.Option(help="why")],
+) -> None:
+    """Flag a record as objected to: it stops counting at once; the answer is due within 20 days."""
+    from creditscore.objections import file_objection
+
+    filed = file_objection(_store(), kind, record_key, filed_by=by, reason=reason)
+    console.print(f"objection {filed.id} filed on {filed.filed_on}; answer due by {filed.deadline}")
+
+
+@objection_app.command("resolve")
+@friendly_errors
+def objection_resolve(
+    objection_id: Annotated[int, typer.Argument(help="objection id (see: creditscore objection list)")],
+    by: Annotated[str, typer.Option(help="who answers")],
+    upheld: Annotated[bool, typer.Option("--upheld/--rejected", help="the objection is right (upheld) or not")],
+    remove: Annotated[bool, typer.Option(help="upheld: remove the record")] = False,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="upheld: correct a field, e.g. --set amount=5000")]
+    = None,
+) -> None:
+    """Answer an objection: upheld (correct or remove the record) or rejected (the record stands)."""
+    from creditscore.objections import resolve_objection
+
+    corrections = dict(item.split("=", 1) for item in (set_ or []))
+    action = resolve_objection(_store(), objection_id, upheld=upheld, resolved_by=by, remove=remove,
+                               corrections=corrections or None)
+    console.print(f"objection {objection_id}: {action}")
+
+
+@objection_app.command("list")
+@friendly_errors
+def objection_list(overdue: Annotated[bool, typer.Option(help="only those past their deadline")] = False) -> None:
+    """Objections with their status and deadline."""
+    from creditscore.objections import list_objections
+
+    frame = list_objections(_store(), overdue_on=dt.date.today() if overdue else None)
+    table = Table("id", "kind", "record", "filed", "deadline", "status", "answered", title="objections")
+    for r in frame.itertuples():
+        table.add_row(str(r.id), r.target_kind, r.target_key, str(r.filed_on.date()), str(r.deadline.date()),
+                      r.status, "" if pd_isna(r.resolved_on) else str(r.resolved_on.date()))
+    console.print(table)
+
+
+
+@app.command("villages")
+@friendly_errors
+def villages(
+    as_of: Annotated[str, typer.Option(help="as-of date (YYYY-MM-DD); default: the store's latest data")] = "",
+    out: Annotated[Path | None, typer.Option(help="also write villages and townships to this .xlsx")] = None,
+) -> None:
+    """信用村 / 信用乡镇: grade every household in the store, then assess villages and townships."""
+    import pandas as pd
+
+    from creditscore.features import features_from_store, load_catalogue
+    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
+    from creditscore.policy import load_policy
+    from creditscore.rural import assess_villages
+    from creditscore.scoring import score
+
+    store = _store()
+    date = pd.Timestamp(as_of or store.latest_publication() or dt.date.today())
+    catalogue, policy = load_catalogue("household"), load_policy()
+    bundle = ModelBundle.load(DEMO_BUNDLES / "household", catalogue=catalogue)
+    features = features_from_store(store, catalogue, date, policy=policy)
+    graded = score(bundle, features, catalogue=catalogue, policy=policy, with_reasons=False).decisions
+    village_table, township_table = assess_villages(
+        graded["final_grade"], store.records("households", as_of=date.date()), store.records("loans"),
+        store.records("delinquencies"), as_of=date, policy=policy)
+    table = Table("township", "village", "households", "信用户", "on time", "NPL", "信用村",
+                  title=f"credit villages as of {date.date()}")
+    for r in village_table.itertuples():
+        table.add_row(r.township_name, r.village_name, str(r.households), f"{r.credit_household_share:.0%}",
+                      "—" if pd.isna(r.on_time_repayment) else f"{r.on_time_repayment:.0%}",
+                      "—" if pd.isna(r.npl_ratio) else f"{r.npl_ratio:.1%}", "✓" if r.credit_village else "")
+    console.print(table)
+    for r in township_table.itertuples():
+        console.print(f"{r.township_name}: {r.credit_villages}/{r.villages} credit villages — "
+                      f"{'信用乡镇 ✓' if r.credit_township else 'not a credit township'}")
+    if out is not None:
+        with pd.ExcelWriter(out) as writer:
+            village_table.to_excel(writer, sheet_name="villages", index=False)
+            township_table.to_excel(writer, sheet_name="townships", index=False)
+        console.print(f"written to {out}")
+
+
+
+@app.command("train")
+@friendly_errors
+def train(
+    segment: Annotated[str, typer.Option(help="sme or household")] = "sme",
+    source: Annotated[str, typer.Option(help="store (the credit information store) or synthetic (a generated "
+                                              "population, with the oracle AUC in the report)")] = "store",
+    families: Annotated[str, typer.Option(help="comma-separated: gbm, additive, scorecard")]
+    = "gbm,additive,scorecard",
+    firms: Annotated[int, typer.Option(help="synthetic source: firms")] = 30_000,
+    households: Annotated[int, typer.Option(help="synthetic source: households")] = 30_000,
+    seed: Annotated[int, typer.Option(help="synthetic source: seed")] = 7,
+    register: Annotated[bool, typer.Option(help="log to MLflow and register the bundles")] = True,
+    export: Annotated[Path | None, typer.Option(help="also copy the champion bundle here (e.g. models/demo/sme)")]
+    = None,
+) -> None:
+    """Train the model families out of time, report, save bundles, register them and mark the champion."""
+    import shutil
+
+    import pandas as pd
+
+    from creditscore.features import load_catalogue, store_records
+    from creditscore.modeling.report import write_report
+    from creditscore.modeling.train import observation_dates, train_segment
+
+    settings = get_settings()
+    catalogue = load_catalogue(segment)
+    truth = None
+    with console.status(f"reading records ({source})…"):
+        if source == "synthetic":
+            from creditscore.synth import SynthConfig, generate
+
+            population = generate(SynthConfig(seed=seed, n_firms=firms, n_households=households))
+            records, dates = population.tables, population.observation_dates()
+            truth = population.true_pd
+        elif source == "store":
+            store = _store()
+            records = store_records(store, catalogue)
+            dates = observation_dates(records)
+        else:
+            raise typer.BadParameter("source must be store or synthetic")
+    with console.status(f"training {segment} on {len(dates)} observation dates…"):
+        result = train_segment(records, segment, dates, families=families.split(","), catalogue=catalogue,
+                               truth=truth)
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d-%H%M%S")
+    root = settings.data_dir / "models" / segment / stamp
+    bundle_dirs = {f: r.bundle.save(root / f) for f, r in result.families.items()}
+    report_json, report_html = write_report(result, settings.data_dir / "reports" / segment / stamp)
+    table = Table("family", "val AUC", "test AUC", "KS", "ECE (pp)", "vs oracle", "seconds",
+                  title=f"{segment}: train {', '.join(result.dates['train'])} · validate "
+                        f"{result.dates['validation'][0]} · test {result.dates['test'][0]}")
+    for f, r in result.families.items():
+        ratio = f"{r.test['auc_vs_oracle']:.1%}" if "auc_vs_oracle" in r.test else "—"
+        table.add_row(("★ " if f == result.champion else "") + f, f"{r.validation['auc']:.4f}",
+                      f"{r.test['auc']:.4f}", f"{r.test['ks']:.3f}", f"{r.test['ece'] * 100:.2f}", ratio,
+                      f"{r.seconds:.1f}")
+    console.print(table)
+    if result.oracle:
+        console.print(f"oracle AUC on the test date: {result.oracle['auc']:.4f}")
+    console.print(f"champion: [bold]{result.champion}[/] — {result.rule}")
+    console.print(f"bundles: {root}\nreport: {report_html}")
+    if export is not None:
+        if export.exists():
+            shutil.rmtree(export)
+        shutil.copytree(bundle_dirs[result.champion], export)
+        console.print(f"champion bundle copied to {export}")
+    if register:
+        from creditscore.registry import log_training
+
+        with console.status("logging to MLflow…"):
+            logged = log_training(result, bundle_dirs, report_json.parent)
+        for f, entry in logged.items():
+            console.print(f"MLflow: {f} run {entry['run_id']}"
+                          + (f", registered version {entry['version']} as @{entry['alias']}" if "version" in entry
+                             else ""))
+
+
+@app.command("promote")
+@friendly_errors
+def promote(
+    segment: Annotated[str, typer.Option(help="sme or household")],
+    version: Annotated[int, typer.Option(help="registered model version to promote")],
+    alias: Annotated[str, typer.Option(help="registry alias")] = "champion",
+) -> None:
+    """Point a registry alias (default: champion) at a registered model version."""
+    from creditscore.registry import model_name
+    from creditscore.registry import promote as do_promote
+
+    do_promote(segment, version, alias)
+    console.print(f"{model_name(segment)}@{alias} → version {version}")

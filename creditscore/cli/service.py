@@ -1,0 +1,98 @@
+"""Commands for the service: API keys and serve."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from creditscore.cli.common import (
+    _store,
+    app,
+    console,
+    err_console,
+    friendly_errors,
+    pd_isna,
+)
+from creditscore.cli.data import demo_data
+
+apikey_app = typer.Typer(help="API keys per institution (stored hashed).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+@friendly_errors
+def apikey_create(
+    institution: Annotated[str, typer.Option(help="the institution the key belongs to")],
+    role: Annotated[str, typer.Option(help="bank, assessor, analyst or admin")],
+) -> None:
+    """Create a key. It is printed once and never stored: keep it safe."""
+    from creditscore.auth import Role, create_key
+
+    store = _store()
+    store.init()
+    key = create_key(store, institution, Role(role))
+    console.print(f"API key for {institution} ({role}) — shown once, store it safely:\n{key}")
+
+
+@apikey_app.command("revoke")
+@friendly_errors
+def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the key's first characters (see: apikey list)")]
+                  ) -> None:
+    """Revoke a key at once."""
+    from creditscore.auth import revoke_key
+
+    n = revoke_key(_store(), prefix)
+    if n == 0:
+        err_console.print(f"[bold red]error:[/] no active key starts with {prefix!r}")
+        raise typer.Exit(2)
+    console.print(f"revoked {n} key(s) starting with {prefix}")
+
+
+@apikey_app.command("list")
+@friendly_errors
+def apikey_list() -> None:
+    """Keys (their first characters only), institutions, roles, and whether revoked."""
+    from creditscore.auth import list_keys
+
+    table = Table("prefix", "institution", "role", "created", "revoked", title="API keys")
+    for r in list_keys(_store()).itertuples():
+        table.add_row(r.prefix + "…", r.institution, r.role, str(r.created_at)[:19],
+                      "" if pd_isna(r.revoked_at) else str(r.revoked_at)[:19])
+    console.print(table)
+
+
+@app.command("serve")
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    demo: Annotated[bool, typer.Option(help="make sure demo data is loaded and print demo keys first")] = False,
+) -> None:
+    """Run the scoring service (FastAPI + uvicorn); /docs teaches the API."""
+    import uvicorn
+
+    store = _store()
+    store.init()
+    if demo:
+        from creditscore.auth import Role, create_key
+
+        if store.counts()["enterprises"] == 0:
+            demo_data(firms=3_000, households=4_000, seed=20240630, out=None, fmt="csv", english=False, load=True)
+        keys = {role: create_key(store, f"demo {role.value}", role) for role in Role}
+        firm = store.records("enterprises")["uscc"].iloc[0]
+        console.print("[bold]demo API keys[/] (new at every start; revoke with `creditscore apikey revoke`):")
+        for role, key in keys.items():
+            console.print(f"  {role.value:<9}{key}")
+        # plain print: a copy-pasteable command must not be wrapped to the terminal width
+        print(f"\ntry:  curl -H 'X-API-Key: {keys[Role.BANK]}' "
+              f"'http://{host}:{port}/v1/enterprises/{firm}/grade?purpose=loan_application'")
+        print(f"docs: http://{host}:{port}/docs\n", flush=True)
+    if workers > 1:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    else:
+        from api.app import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
