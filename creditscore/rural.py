@@ -48,6 +48,15 @@ def _criterion(frame: pd.DataFrame, name: str, value: pd.Series, threshold: pd.S
     frame[f"{name}_margin"] = (value - threshold) if at_least else (threshold - value)
 
 
+def _repayment_criteria(frame: pd.DataFrame, criteria: pd.Series) -> pd.Series:
+    """On-time repayment and NPL ratio of a village or township summary; True where both are met."""
+    on_time = 1 - frame["late_borrowers"] / frame["borrowers"].where(frame["borrowers"] > 0)
+    _criterion(frame, "on_time_repayment", on_time, criteria.map(lambda c: c.on_time_repayment), at_least=True)
+    _criterion(frame, "npl_ratio", frame["npl_yuan"] / frame["outstanding_yuan"].where(frame["outstanding_yuan"] > 0),
+               criteria.map(lambda c: c.npl_ratio), at_least=False)
+    return frame["on_time_repayment_met"] & frame["npl_ratio_met"]
+
+
 def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataFrame,
                     delinquencies: pd.DataFrame, *, as_of: object, policy: Policy) -> tuple[pd.DataFrame,
                                                                                         pd.DataFrame]:
@@ -81,28 +90,14 @@ def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataF
     criteria = villages["village_code"].map(lambda c: rules.criteria_for(str(c)))
     _criterion(villages, "credit_household_share", villages["credit_households"] / villages["households"],
                criteria.map(lambda c: c.credit_household_share), at_least=True)
-    _criterion(villages, "on_time_repayment",
-               1 - villages["late_borrowers"] / villages["borrowers"].where(villages["borrowers"] > 0),
-               criteria.map(lambda c: c.on_time_repayment), at_least=True)
-    _criterion(villages, "npl_ratio",
-               villages["npl_yuan"] / villages["outstanding_yuan"].where(villages["outstanding_yuan"] > 0),
-               criteria.map(lambda c: c.npl_ratio), at_least=False)
-    villages["credit_village"] = (villages["credit_household_share_met"] & villages["on_time_repayment_met"]
-                                  & villages["npl_ratio_met"])
+    villages["credit_village"] = _repayment_criteria(villages, criteria) & villages["credit_household_share_met"]
 
     townships = summarise(["township_code", "township_name"])
     village_counts = villages.groupby("township_code")["credit_village"].agg(["size", "sum"])
     townships["villages"] = townships["township_code"].map(village_counts["size"])
     townships["credit_villages"] = townships["township_code"].map(village_counts["sum"])
-    tcrit = townships["township_code"].map(lambda c: rules.criteria_for(str(c)))
+    criteria = townships["township_code"].map(lambda c: rules.criteria_for(str(c)))
     _criterion(townships, "credit_village_share", townships["credit_villages"] / townships["villages"],
-               tcrit.map(lambda c: c.credit_village_share), at_least=True)
-    _criterion(townships, "on_time_repayment",
-               1 - townships["late_borrowers"] / townships["borrowers"].where(townships["borrowers"] > 0),
-               tcrit.map(lambda c: c.on_time_repayment), at_least=True)
-    _criterion(townships, "npl_ratio",
-               townships["npl_yuan"] / townships["outstanding_yuan"].where(townships["outstanding_yuan"] > 0),
-               tcrit.map(lambda c: c.npl_ratio), at_least=False)
-    townships["credit_township"] = (townships["credit_village_share_met"] & townships["on_time_repayment_met"]
-                                    & townships["npl_ratio_met"])
+               criteria.map(lambda c: c.credit_village_share), at_least=True)
+    townships["credit_township"] = _repayment_criteria(townships, criteria) & townships["credit_village_share_met"]
     return villages, townships
