@@ -1,82 +1,262 @@
 """Batch grading of a household file (CSV / XLSX / Parquet): every input row comes back, scored or explained.
 
-A village assessor's file holds household survey rows (户主姓名, 身份证号, 村, 家庭人口, 年收入, …).
-Each valid row is graded with the household's other records from the store (court
-listings, utility arrears, loans) as of the given date; each invalid row is
-returned with its row number, column and reason. Scored + rejected = input rows.
+A village assessor's file holds household survey rows (户主姓名, 身份证号, 村, 家庭人口,
+年收入, …) as people really type them: a title above the headers, blank rows, full-width
+digits, units in the headers (年收入（万元）) or in the cells (3.5万元), IDs that Excel
+turned into numbers. Each valid row is graded with the household's other records from
+the store (court listings, utility arrears, loans) known at the assessment date; each
+invalid row is returned with its row number, column and a reason in English and in
+Chinese. Scored + rejected = rows read, always.
+
+The file is read and graded chunk by chunk, so memory follows the chunk size and the
+compact per-row results, not the file; villages and townships are assessed at the end
+from the graded households of the whole file (the file is the village's roster).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from creditscore.errors import InvalidRecord
 from creditscore.ids import mask_resident_id
-from creditscore.parsing import map_headers, parse_records
-from creditscore.readers import read_chunks
-from creditscore.schema import KINDS
+from creditscore.messages_zh import reason_zh
+from creditscore.parsing import ERROR_COLUMNS, header_matches, header_unit, map_headers, parse_records
+from creditscore.readers import count_rows, read_chunks
+from creditscore.schema import KINDS, FieldType
 
 __all__ = ["BatchResult", "grade_household_file"]
+
+KIND = KINDS["households"]
+
+# Columns an assessor's roster may leave out, and how the batch supplies them.
+_DERIVABLE = ("surveyed_on", "county_code", "township_code", "county_name", "township_name")
+# What the village assessment needs of a household's loans and arrears.
+_LOAN_COLUMNS = ["subject_id", "amount", "opened_on", "closed_on", "written_off_on", "default_on"]
+_ARREARS_COLUMNS = ["subject_id", "started_on"]
+
+Progress = Callable[[int, int | None], None]
 
 
 @dataclass
 class BatchResult:
-    results: pd.DataFrame  # one row per scored input row
-    errors: pd.DataFrame  # one row per problem: row, column, value, reason
-    rows: int
+    """The graded households, the rows that could not be graded, and the village and township assessment."""
+
+    households: pd.DataFrame  # one row per scored input row, in file order
+    errors: pd.DataFrame  # one row per problem: row, column, value, reason, reason_zh
+    villages: pd.DataFrame
+    townships: pd.DataFrame
+    rows: int  # data rows read (blank rows are not rows)
+    as_of: dt.date
+    model_version: str = ""
+    policy_version: str = ""
+    notes: list[str] = field(default_factory=list)  # how the file was read: header row, units, derived columns
+    seconds: float = 0.0
+
+    @property
+    def results(self) -> pd.DataFrame:  # the name the service used first
+        return self.households
 
     @property
     def rejected_rows(self) -> int:
         return int(self.errors["row"].nunique()) if len(self.errors) else 0
 
+    @property
+    def scored_rows(self) -> int:
+        return len(self.households)
 
-def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = None,
-                         progress: Callable[[int, int], None] | None = None) -> BatchResult:
-    """Grade every household row of ``path`` with ``service`` (a :class:`creditscore.service.GradingService`)."""
+
+def _header_score(cells: list[str]) -> int:
+    return header_matches(KIND, cells)
+
+
+class _Roster:
+    """Turns raw chunks into parsed survey rows, remembering what it learnt from the headers."""
+
+    def __init__(self, columns: list[str], as_of: pd.Timestamp, today: dt.date) -> None:
+        self.mapping = map_headers(KIND, columns, optional=_DERIVABLE)
+        self.as_of, self.today = as_of, today
+        self.headers = {v: c for c, v in self.mapping.items()}
+        present = set(self.mapping.values())
+        self.missing = [name for name in _DERIVABLE if name not in present]
+        self.in_wan = [c for c, name in self.mapping.items()
+                       if KIND.get_field(name).type is FieldType.MONEY and header_unit(c) == "万元"]
+        self.first_row: dict[str, int] = {}  # head_id → first row it was graded on (duplicates are errors)
+
+    def notes(self) -> list[str]:
+        out = []
+        for c in self.in_wan:
+            out.append(f"column {c!r} is in 10,000 yuan (万元), as its header says: numbers read as 万元")
+        labels = {"surveyed_on": "surveyed_on (采集日期): the assessment date",
+                  "county_code": "county_code (县区代码): first 6 digits of the village code",
+                  "township_code": "township_code (乡镇代码): first 9 digits of the village code",
+                  "county_name": "county_name (县区): from the store, else the code",
+                  "township_name": "township_name (乡镇): from the store, else the code"}
+        out += [f"no column for {labels[m]}" for m in self.missing]
+        return out
+
+    def parse(self, raw: pd.DataFrame, rows: np.ndarray, places: dict[str, tuple[str, str]]
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        frame = raw[list(self.mapping)].rename(columns=self.mapping)
+        for c in self.in_wan:
+            name = self.mapping[c]
+            text = frame[name].astype("string").str.strip()
+            plain = text.str.fullmatch(r"[-+]?[\d,，.]+").fillna(False)
+            frame[name] = text.where(~plain, text + "万元")
+        village = frame["village_code"].astype("string").str.strip()
+        if "surveyed_on" in self.missing:
+            frame["surveyed_on"] = self.as_of.date().isoformat()
+        if "county_code" in self.missing:
+            frame["county_code"] = village.str[:6]
+        if "township_code" in self.missing:
+            frame["township_code"] = village.str[:9]
+        for name, i in (("county_name", 0), ("township_name", 1)):
+            if name in self.missing:
+                code = frame["county_code" if i == 0 else "township_code"].astype("string")
+                frame[name] = code.map(lambda c, i=i: places.get(c, (c, c))[i] if isinstance(c, str) else c)
+        parsed = parse_records(KIND, frame, row_numbers=rows, headers=self.headers, today=self.today)
+        clean, errors = parsed.clean, parsed.errors
+        clean["_row"] = rows[clean.index.to_numpy()]
+        extra = []
+        late = (clean["surveyed_on"] > self.as_of).to_numpy()
+        if late.any():
+            d = clean.loc[late]
+            extra.append(pd.DataFrame({
+                "_pos": d.index, "row": d["_row"], "column": self.headers.get("surveyed_on", "surveyed_on"),
+                "value": d["surveyed_on"].dt.strftime("%Y-%m-%d"),
+                "reason": [f"surveyed on {s:%Y-%m-%d}, after the assessment date {self.as_of:%Y-%m-%d}: "
+                           "a survey cannot be used before it was made" for s in d["surveyed_on"]]}))
+            clean = clean.loc[~late]
+        dup = np.zeros(len(clean), dtype=bool)
+        for j, (head, row) in enumerate(zip(clean["head_id"].to_numpy(), clean["_row"].to_numpy(), strict=True)):
+            first = self.first_row.setdefault(head, int(row))
+            dup[j] = first != row
+        if dup.any():
+            d = clean.loc[dup]
+            extra.append(pd.DataFrame({
+                "_pos": d.index, "row": d["_row"], "column": self.headers.get("head_id", "head_id"),
+                "value": d["head_id"].map(mask_resident_id),
+                "reason": [f"the same head of household is on row {self.first_row[h]}: one row per household"
+                           for h in d["head_id"]]}))
+            clean = clean.loc[~dup]
+        if extra:
+            errors = pd.concat([errors, *extra], ignore_index=True)
+        return clean, errors
+
+
+def _places(store) -> dict[str, tuple[str, str]]:
+    """County and township names by code, from the store's surveys (for rosters that give only codes)."""
+    known = store.records("households")[["county_code", "county_name", "township_code", "township_name"]]
+    out = dict(zip(known["county_code"], zip(known["county_name"], known["county_name"], strict=True),
+                   strict=True))
+    out.update(zip(known["township_code"], zip(known["county_name"], known["township_name"], strict=True),
+                   strict=True))
+    return out
+
+
+def _grade_chunk(service, clean: pd.DataFrame, t: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(per-row results, the households' loans, their arrears) for one chunk of valid survey rows."""
     from creditscore.features import compute_features, store_records
     from creditscore.scoring import score
 
-    kind = KINDS["households"]
+    catalogue = service.catalogues["household"]
+    heads = clean["head_id"].astype(str).tolist()
+    stored = store_records(service.store, catalogue, as_of=t, subjects=heads)
+    # the file's own survey rows are the freshest facts: they stand beside the stored surveys
+    stored["households"] = pd.concat([stored["households"], clean.drop(columns=["_row"])], ignore_index=True)
+    features = compute_features(catalogue, stored, t, service.policy, subjects=heads)
+    scored = score(service.active["household"].bundle, features, catalogue=catalogue, policy=service.policy)
+    why = scored.reasons
+    adverse = why[why["kind"] == "adverse"].groupby("subject_id", sort=False)
+    d = scored.decisions
+    per_head = pd.DataFrame({
+        "grade": d["final_grade"], "model_grade": d["model_grade"], "score": d["score"].round(2),
+        "pd": d["pd"].round(6), "eligible": d["eligible"], "credit_line_yuan": d["credit_line_yuan"],
+        "rate_adjustment_bp": d["rate_adjustment_bp"], "max_term_months": d["max_term_months"],
+        "overrides": d["overrides"], "reasons_zh": adverse["text_zh"].agg("；".join).reindex(d.index).fillna(""),
+        "reasons_en": adverse["text_en"].agg("; ".join).reindex(d.index).fillna(""),
+        "reason_codes": adverse["reason_code"].agg(";".join).reindex(d.index).fillna(""),
+        "model_version": d["model_version"], "policy_version": d["policy_version"],
+    })
+    cols = ["_row", "head_id", "head_name", "county_code", "county_name", "township_code", "township_name",
+            "village_code", "village_name"]
+    out = clean[cols].rename(columns={"_row": "row"}).join(per_head, on="head_id")
+    loans = stored["loans"][_LOAN_COLUMNS] if len(stored["loans"]) else pd.DataFrame(columns=_LOAN_COLUMNS)
+    arrears = stored.get("delinquencies")
+    if arrears is None:
+        arrears = service.store.records("delinquencies", as_of=t.date(), subjects=heads)
+    return out, loans, arrears[_ARREARS_COLUMNS]
+
+
+def _with_zh(errors: pd.DataFrame) -> pd.DataFrame:
+    if not len(errors):
+        return pd.DataFrame(columns=[*ERROR_COLUMNS, "reason_zh"])
+    distinct = {r: reason_zh(r) for r in errors["reason"].unique()}
+    out = errors[ERROR_COLUMNS].copy()
+    out["reason_zh"] = out["reason"].map(distinct)
+    return out.sort_values("row", kind="stable").reset_index(drop=True)
+
+
+def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = None, header_row: int | None = None,
+                         chunk_rows: int = 50_000, progress: Progress | None = None,
+                         today: dt.date | None = None) -> BatchResult:
+    """Grade every household row of ``path`` with ``service`` (a :class:`creditscore.service.GradingService`).
+
+    Raises :class:`creditscore.errors.UnreadableFile` when the file cannot be read at all and
+    :class:`creditscore.errors.InvalidRecord` when it lacks a column that no row can do without;
+    every other problem is an errors row and the other rows are still graded.
+    """
+    from creditscore.rural import assess_villages
+
+    started = time.perf_counter()
     t = pd.Timestamp(as_of or dt.date.today())
-    chunks = list(read_chunks(path))
-    raw = pd.concat([c.frame for c in chunks], ignore_index=True) if chunks else pd.DataFrame()
-    rows = [int(r) for c in chunks for r in c.row_numbers]
-    total = len(raw)
-    mapping = map_headers(kind, list(raw.columns))
-    parsed = parse_records(kind, raw[list(mapping)].rename(columns=mapping), row_numbers=rows,
-                           headers={v: c for c, v in mapping.items()})
-    clean = parsed.clean.copy()
-    clean["_row"] = [rows[i] for i in clean.index]
+    today = today or dt.date.today()
+    total = count_rows(path)
+    roster: _Roster | None = None
+    places: dict[str, tuple[str, str]] = {}
+    graded, loans, arrears, errors = [], [], [], []
+    read = 0
     if progress:
         progress(0, total)
-    results = pd.DataFrame()
-    if len(clean):
-        heads = clean["head_id"].astype(str).unique().tolist()
-        catalogue = service.catalogues["household"]
-        stored = store_records(service.store, catalogue, as_of=t, subjects=heads)
-        # the file's own survey rows are the freshest facts: they stand beside any stored surveys
-        stored["households"] = pd.concat([stored["households"], clean.drop(columns=["_row"])], ignore_index=True)
-        features = compute_features(catalogue, stored, t, service.policy, subjects=heads)
-        scored = score(service.active["household"].bundle, features, catalogue=catalogue, policy=service.policy)
-        top = scored.reasons[scored.reasons["kind"] == "adverse"].groupby("subject_id")["text_zh"].agg("；".join)
-        d = scored.decisions
-        per_head = pd.DataFrame({
-            "grade": d["final_grade"], "model_grade": d["model_grade"], "score": d["score"].round(2),
-            "pd": d["pd"].round(6), "overrides": d["overrides"], "eligible": d["eligible"],
-            "credit_line_yuan": d["credit_line_yuan"], "rate_adjustment_bp": d["rate_adjustment_bp"],
-            "reasons_zh": top.reindex(d.index).fillna(""),
-        })
-        results = clean[["_row", "head_id", "head_name", "village_code", "village_name"]].rename(
-            columns={"_row": "row"}).join(per_head, on="head_id")
-        results["head_id"] = results["head_id"].map(mask_resident_id)
-        results["model_version"] = d["model_version"].iloc[0]
-        results["policy_version"] = d["policy_version"].iloc[0]
-        results = results.sort_values("row").reset_index(drop=True)
+    for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row, header_score=_header_score):
+        if roster is None:
+            roster = _Roster(list(chunk.frame.columns), t, today)
+            if {"county_name", "township_name"} & set(roster.missing):
+                places = _places(service.store)
+        read += len(chunk.frame)
+        if len(chunk.frame):
+            clean, problems = roster.parse(chunk.frame, chunk.row_numbers, places)
+            errors.append(problems)
+            if len(clean):
+                out, chunk_loans, chunk_arrears = _grade_chunk(service, clean, t)
+                graded.append(out)
+                loans.append(chunk_loans)
+                arrears.append(chunk_arrears)
+        if progress:
+            progress(read, total)
+    if roster is None:
+        raise InvalidRecord(f"{Path(path).name}: no rows to grade")
+    households = pd.concat(graded, ignore_index=True) if graded else pd.DataFrame(columns=["row", "head_id",
+                                                                                          "grade"])
+    villages = townships = pd.DataFrame()
+    if len(households) and service.policy.rural_assessment is not None:
+        villages, townships = assess_villages(
+            households.set_index("head_id")["grade"], households, pd.concat(loans, ignore_index=True),
+            pd.concat(arrears, ignore_index=True), as_of=t, policy=service.policy)
+    model_version = str(households["model_version"].iloc[0]) if len(households) else ""
+    policy_version = str(households["policy_version"].iloc[0]) if len(households) else service.policy.version
+    households = households.drop(columns=["model_version", "policy_version"], errors="ignore")
+    households["head_id"] = households["head_id"].map(mask_resident_id)  # results are for display
+    error_table = _with_zh(pd.concat(errors, ignore_index=True) if errors else pd.DataFrame())
     if progress:
-        progress(total, total)
-    errors = parsed.errors.drop(columns=["_pos"], errors="ignore").reset_index(drop=True)
-    return BatchResult(results=results, errors=errors, rows=total)
+        progress(read, read)
+    return BatchResult(households=households.sort_values("row", kind="stable").reset_index(drop=True),
+                       errors=error_table, villages=villages, townships=townships, rows=read,
+                       as_of=t.date(), model_version=model_version, policy_version=policy_version,
+                       notes=roster.notes(), seconds=time.perf_counter() - started)

@@ -25,7 +25,8 @@ from creditscore.errors import InvalidCode, InvalidRecord
 from creditscore.ids import mask_resident_id, validate_resident_id, validate_uscc
 from creditscore.schema import Field, FieldType, RecordKind, SubjectType
 
-__all__ = ["ParseResult", "map_headers", "parse_field", "parse_records", "record_keys"]
+__all__ = ["ParseResult", "header_matches", "header_unit", "map_headers", "parse_field", "parse_records",
+           "record_keys"]
 
 ERROR_COLUMNS = ["row", "column", "value", "reason"]
 
@@ -45,16 +46,38 @@ class ParseResult:
         return np.unique(self.errors["_pos"].to_numpy()) if "_pos" in self.errors else np.array([], dtype=int)
 
 
+# A unit written into a header, as people label spreadsheet columns: 年收入（万元）, 承包地面积(亩), 家庭人口（人）
+_HEADER_UNIT = re.compile(r"[(\[](万元|元|亩|人|户|个|yuan|10k yuan|mu|persons)[)\]]$", re.IGNORECASE)
+
+
+def header_unit(text: object) -> str | None:
+    """The unit a header declares in brackets (``年收入（万元）`` → ``万元``), if any."""
+    m = _HEADER_UNIT.search(re.sub(r"\s", "", unicodedata.normalize("NFKC", str(text))))
+    return m.group(1).lower() if m else None
+
+
 def _header_key(text: object) -> str:
-    return re.sub(r"[\s_（）()]", "", unicodedata.normalize("NFKC", str(text))).lower()
+    key = re.sub(r"\s", "", unicodedata.normalize("NFKC", str(text)))
+    key = _HEADER_UNIT.sub("", key) if not any(key == a for a in _UNIT_IN_NAME) else key
+    return re.sub(r"[_（）()]", "", key).lower()
 
 
-def map_headers(kind: RecordKind, columns: list[str]) -> dict[str, str]:
+_UNIT_IN_NAME = ("承包地面积(亩)",)  # aliases whose unit is part of the accepted header itself
+
+
+def header_matches(kind: RecordKind, cells: list[str]) -> int:
+    """How many of ``cells`` are headers of ``kind``'s fields: finds the header row under a title."""
+    known = {_header_key(h) for f in kind.fields for h in f.headers()}
+    return sum(1 for c in cells if c and _header_key(c) in known)
+
+
+def map_headers(kind: RecordKind, columns: list[str], *, optional: tuple[str, ...] = ()) -> dict[str, str]:
     """Map a file's column headers to the kind's field names.
 
     Raises :class:`InvalidRecord` naming every required column that is missing,
-    with the Chinese and English headers that would have been accepted.
-    Columns the contract does not know are ignored (official exports carry many).
+    with the Chinese and English headers that would have been accepted; fields in
+    ``optional`` may be absent (the caller supplies them). Columns the contract
+    does not know are ignored (official exports carry many).
     """
     wanted: dict[str, str] = {}
     for f in kind.fields:
@@ -66,7 +89,7 @@ def map_headers(kind: RecordKind, columns: list[str]) -> dict[str, str]:
         if name is not None and name not in mapping.values():
             mapping[col] = name
     found = set(mapping.values())
-    missing = [f for f in kind.fields if f.required and f.name not in found]
+    missing = [f for f in kind.fields if f.required and f.name not in found and f.name not in optional]
     if missing:
         parts = "; ".join(f"{f.zh} ({f.name})" for f in missing)
         raise InvalidRecord(

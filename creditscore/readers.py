@@ -7,10 +7,12 @@ what a value means: Excel's habit of turning codes into numbers must be
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,10 @@ from creditscore.errors import UnreadableFile
 __all__ = ["SUPPORTED", "Chunk", "count_rows", "read_chunks"]
 
 SUPPORTED = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
+HEADER_SCAN_ROWS = 30  # a title, notes and a blank line or two above the headers; never a whole sheet
+
+HeaderScore = Callable[[list[str]], int]
+"""How many of a row's cells are known column headers: lets a reader find the header row under a title."""
 
 
 @dataclass(slots=True)
@@ -59,46 +65,79 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _choose_header(rows: list[list[str]], score: HeaderScore | None) -> int:
+    """Index of the header among the first non-blank rows: the best-scoring one, else the first non-blank."""
+    filled = [i for i, r in enumerate(rows) if any(t.strip() for t in r)]
+    if not filled:
+        return -1
+    if score is None:
+        return filled[0]
+    best = max(filled, key=lambda i: (score([t.strip() for t in rows[i]]), -i))
+    return best if score([t.strip() for t in rows[best]]) > 0 else filled[0]
+
+
 def _drop_blank(frame: pd.DataFrame, rows: np.ndarray) -> Chunk:
     blank = (frame.astype("string").fillna("").apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
     return Chunk(frame.loc[~blank].reset_index(drop=True), rows[~blank])
 
 
-def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+def _csv_header_line(path: Path, encoding: str, header_row: int | None, score: HeaderScore | None) -> int:
+    """1-based line of the headers: given, found by ``score`` among the first lines, or the first non-blank."""
+    if header_row is not None:
+        return header_row
+    with path.open(encoding=encoding, newline="") as fh:
+        head = [next(fh, "") for _ in range(HEADER_SCAN_ROWS)]
+    rows = list(csv.reader(io.StringIO("".join(head)), delimiter="\t" if path.suffix == ".txt" else ","))
+    return _choose_header(rows, score) + 1
+
+
+def _csv_chunks(path: Path, chunk_rows: int, header_row: int | None, score: HeaderScore | None) -> Iterator[Chunk]:
     encoding = _encoding(path)
+    line = max(_csv_header_line(path, encoding, header_row, score), 1)
     reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding,
-                         skip_blank_lines=False, sep=None if path.suffix == ".txt" else ",",
+                         skip_blank_lines=False, skiprows=line - 1, sep=None if path.suffix == ".txt" else ",",
                          engine="python" if path.suffix == ".txt" else "c")
-    first = 2  # line 1 holds the headers
+    first = line + 1  # the line after the headers
     for frame in reader:
         rows = np.arange(first, first + len(frame))
         first += len(frame)
         yield _drop_blank(frame, rows)
 
 
-def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None) -> Iterator[Chunk]:
+def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
+                 score: HeaderScore | None) -> Iterator[Chunk]:
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
-        headers: list[str] | None = None
+        rows = ws.iter_rows(values_only=True)
+        top: list[list[str]] = []  # the first rows, held until the header row is known
+        for values in rows:
+            top.append([_cell_text(v) for v in values])
+            if len(top) >= (header_row or HEADER_SCAN_ROWS):
+                break
+        h = header_row - 1 if header_row is not None else _choose_header(top, score)
+        if h < 0 or h >= len(top):
+            raise UnreadableFile(f"{path.name}: the first worksheet is empty" if h < 0 else
+                                 f"{path.name}: there is no row {header_row} to read the headers from")
+        headers = [t.strip() or f"column_{i + 1}" for i, t in enumerate(top[h])]
         buffer: list[list[str]] = []
         numbers: list[int] = []
-        for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            texts = [_cell_text(v) for v in values]
-            if headers is None:
-                if (header_row is None and any(t.strip() for t in texts)) or r == header_row:
-                    headers = [t.strip() or f"column_{i + 1}" for i, t in enumerate(texts)]
-                continue
-            texts = (texts + [""] * len(headers))[: len(headers)]
-            buffer.append(texts)
+
+        def body() -> Iterator[tuple[int, list[str]]]:
+            for r, texts in enumerate(top[h + 1:], start=h + 2):
+                yield r, texts
+            for r, values in enumerate(rows, start=len(top) + 1):
+                yield r, [_cell_text(v) for v in values]
+
+        width = len(headers)
+        for r, cells in body():
+            buffer.append((cells + [""] * width)[:width])
             numbers.append(r)
             if len(buffer) >= chunk_rows:
                 yield _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers))
                 buffer, numbers = [], []
-        if headers is None:
-            raise UnreadableFile(f"{path.name}: the first worksheet is empty")
         yield _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers, dtype=int))
     finally:
         wb.close()
@@ -130,11 +169,14 @@ def _invalid_file_errors() -> tuple[type[Exception], ...]:
     return (InvalidFileException,)
 
 
-def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int | None = None) -> Iterator[Chunk]:
+def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int | None = None,
+                header_score: HeaderScore | None = None) -> Iterator[Chunk]:
     """Yield the file's rows as text chunks; raises :class:`UnreadableFile` with a plain reason if it cannot.
 
-    ``header_row`` (1-based, XLSX only) says where the headers are when a title or
-    notes sit above them; by default the first non-empty row is the header.
+    Spreadsheets made by people often carry a title or notes above the headers.
+    ``header_row`` (1-based; CSV and XLSX) says where the headers are; otherwise, with
+    ``header_score``, the row among the first few that names the most known columns is
+    taken, and without it the first non-blank row.
     """
     p = Path(path)
     if not p.is_file():
@@ -144,9 +186,9 @@ def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int 
         raise UnreadableFile(f"{p.name}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED)}")
     try:
         if suffix in (".csv", ".txt"):
-            yield from _csv_chunks(p, chunk_rows)
+            yield from _csv_chunks(p, chunk_rows, header_row, header_score)
         elif suffix in (".xlsx", ".xlsm"):
-            yield from _xlsx_chunks(p, chunk_rows, header_row)
+            yield from _xlsx_chunks(p, chunk_rows, header_row, header_score)
         else:
             yield from _parquet_chunks(p, chunk_rows)
     except UnreadableFile:
@@ -171,6 +213,17 @@ def count_rows(path: str | Path) -> int | None:
 
         try:
             return pq.ParquetFile(p).metadata.num_rows
+        except Exception:
+            return None
+    if suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        try:  # the sheet's recorded dimension: no rows are read
+            wb = load_workbook(p, read_only=True)
+            try:
+                return wb.worksheets[0].max_row
+            finally:
+                wb.close()
         except Exception:
             return None
     if suffix in (".csv", ".txt"):

@@ -19,6 +19,8 @@ from creditscore.schema import KINDS, FieldType, RecordKind, SubjectType, get_ki
 from creditscore.store import migrate
 from creditscore.store.tables import record_table
 
+_IN_LIST_MAX = 20_000  # subjects per query: under SQLite's 32,766 bound parameters, and kind to PostgreSQL
+
 __all__ = ["Store"]
 
 
@@ -107,6 +109,11 @@ class Store:
             # SQLite keeps dates as ISO text: fetch the text and parse it vectorised (in _typed) rather
             # than letting SQLAlchemy build a Python date per value — 5× faster on millions of rows.
             cols = [type_coerce(c, String()).label(c.name) if isinstance(c.type, Date) else c for c in cols]
+        if subjects is not None and len(subjects) > _IN_LIST_MAX:
+            # A batch file of 100,000 households: bounded IN lists (SQLite allows 32,766 parameters).
+            parts = [self.records(k, as_of=as_of, subjects=subjects[i:i + _IN_LIST_MAX])
+                     for i in range(0, len(subjects), _IN_LIST_MAX)]
+            return pd.concat(parts, ignore_index=True)
         stmt = select(*cols)
         if as_of is not None:
             known = table.c.published_on if k.has_published_on else table.c[k.event_date or "id"]
