@@ -58,6 +58,7 @@ class BatchResult:
     policy_version: str = ""
     notes: list[str] = field(default_factory=list)  # how the file was read: header row, units, derived columns
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: read, store, grade, villages
 
     @property
     def results(self) -> pd.DataFrame:  # the name the service used first
@@ -160,14 +161,30 @@ def _places(store) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _grade_chunk(service, clean: pd.DataFrame, t: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+class _Clock:
+    """Seconds spent per stage, summed over chunks."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.totals[stage] = self.totals.get(stage, 0.0) + now - self._last
+        self._last = now
+
+
+def _grade_chunk(service, clean: pd.DataFrame, t: pd.Timestamp, clock: _Clock
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(per-row results, the households' loans, their arrears) for one chunk of valid survey rows."""
     from creditscore.features import compute_features, store_records
     from creditscore.scoring import score
 
     catalogue = service.catalogues["household"]
     heads = clean["head_id"].astype(str).tolist()
+    clock.lap("read and validate")
     stored = store_records(service.store, catalogue, as_of=t, subjects=heads)
+    clock.lap("store")
     # the file's own survey rows are the freshest facts: they stand beside the stored surveys
     stored["households"] = pd.concat([stored["households"], clean.drop(columns=["_row"])], ignore_index=True)
     features = compute_features(catalogue, stored, t, service.policy, subjects=heads)
@@ -191,6 +208,7 @@ def _grade_chunk(service, clean: pd.DataFrame, t: pd.Timestamp) -> tuple[pd.Data
     arrears = stored.get("delinquencies")
     if arrears is None:
         arrears = service.store.records("delinquencies", as_of=t.date(), subjects=heads)
+    clock.lap("features, grades, reasons")
     return out, loans, arrears[_ARREARS_COLUMNS]
 
 
@@ -215,6 +233,7 @@ def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = N
     from creditscore.rural import assess_villages
 
     started = time.perf_counter()
+    clock = _Clock()
     t = pd.Timestamp(as_of or dt.date.today())
     today = today or dt.date.today()
     total = count_rows(path)
@@ -234,10 +253,11 @@ def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = N
             clean, problems = roster.parse(chunk.frame, chunk.row_numbers, places)
             errors.append(problems)
             if len(clean):
-                out, chunk_loans, chunk_arrears = _grade_chunk(service, clean, t)
+                out, chunk_loans, chunk_arrears = _grade_chunk(service, clean, t, clock)
                 graded.append(out)
                 loans.append(chunk_loans)
                 arrears.append(chunk_arrears)
+        clock.lap("read and validate")
         if progress:
             progress(read, total)
     if roster is None:
@@ -249,6 +269,7 @@ def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = N
         villages, townships = assess_villages(
             households.set_index("head_id")["grade"], households, pd.concat(loans, ignore_index=True),
             pd.concat(arrears, ignore_index=True), as_of=t, policy=service.policy)
+    clock.lap("villages and townships")
     model_version = str(households["model_version"].iloc[0]) if len(households) else ""
     policy_version = str(households["policy_version"].iloc[0]) if len(households) else service.policy.version
     households = households.drop(columns=["model_version", "policy_version"], errors="ignore")
@@ -259,4 +280,4 @@ def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = N
     return BatchResult(households=households.sort_values("row", kind="stable").reset_index(drop=True),
                        errors=error_table, villages=villages, townships=townships, rows=read,
                        as_of=t.date(), model_version=model_version, policy_version=policy_version,
-                       notes=roster.notes(), seconds=time.perf_counter() - started)
+                       notes=roster.notes(), seconds=time.perf_counter() - started, timings=clock.totals)

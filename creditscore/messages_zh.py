@@ -10,6 +10,7 @@ its Chinese twin fails the build instead of reaching an assessor in English.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -26,6 +27,18 @@ def _r(pattern: str, render: Callable[[re.Match[str]], str] | str) -> Rule:
     return re.compile(pattern), fn
 
 
+@functools.cache
+def _field_zh() -> dict[str, str]:
+    from creditscore.schema import KINDS
+
+    return {f.name: f.zh for k in KINDS.values() for f in k.fields}
+
+
+def _dates_out_of_order(m: re.Match[str]) -> str:
+    names = _field_zh()
+    return f"{names.get(m.group(1), m.group(1))}早于{names.get(m.group(2), m.group(2))}，日期先后不合理"
+
+
 def _subject(m: re.Match[str]) -> str:
     return _ID if m.group(1).startswith("resident") else "统一社会信用代码"
 
@@ -38,6 +51,8 @@ _RULES: list[Rule] = [
        lambda m: f"{_subject(m)}被存成了小数，末几位可能已丢失；{_TEXT_COLUMN}"),
     _r(r"^resident ID \S+ has (\d+) digits and was stored as a number",
        lambda m: f"身份证号只有{m.group(1)}位且被存成了数字，开头的0可能已丢失；{_TEXT_COLUMN}"),
+    _r(r"^resident ID ends in 000 and fails its check",
+       f"身份证号末三位为000且校验不通过：Excel只保留了15位有效数字；{_TEXT_COLUMN}"),
     _r(r"^code .* was stored as a floating-point number", f"代码被存成了小数，末几位可能已丢失；{_TEXT_COLUMN}"),
     _r(r"^resident ID \S*: check character \(position 18\) should be '(.)', got '(.)'",
        lambda m: f"身份证号校验位错误：应为{m.group(1)}，实为{m.group(2)}"),
@@ -88,8 +103,9 @@ _RULES: list[Rule] = [
     _r(r"^township code does not start with the county code$", "乡镇代码与县区代码不一致（应以县区代码开头）"),
     _r(r"^village code does not start with the township code$", "村代码与乡镇代码不一致（应以乡镇代码开头）"),
     _r(r"^published before the event it reports", "公示日期早于事项发生日期"),
+    _r(r"^(\w+) is before (\w+): ", _dates_out_of_order),
     _r(r"^the same head of household is on row (\d+)", lambda m: f"与第{m.group(1)}行为同一户主（身份证号重复）"),
-    _r(r"^surveyed on (\S+), after the assessment date (\S+)",
+    _r(r"^surveyed on (\S+), after the assessment date (\d{4}-\d{2}-\d{2})",
        lambda m: f"采集日期{m.group(1)}晚于评价基准日{m.group(2)}"),
 ]
 

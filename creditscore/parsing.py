@@ -139,6 +139,10 @@ def _uscc(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _resident_id(values: pd.Series, today: dt.date) -> tuple[pd.Series, pd.Series]:
     damage = _spreadsheet_damage(values, "resident ID")
     out, reason = _codes(values.mask(damage.notna()), lambda v: validate_resident_id(v, today=today))
+    # Excel keeps 15 significant digits: an 18-digit ID typed as a number comes back ending in 000
+    truncated = reason.notna() & values.str.fullmatch(r"\d{15}000").fillna(False)
+    reason[truncated] = ("resident ID ends in 000 and fails its check: a spreadsheet kept only 15 significant "
+                         "digits; format the column as text and re-enter it")
     return out, damage.fillna(reason)
 
 

@@ -23,7 +23,8 @@ from creditscore.errors import UnreadableFile
 
 __all__ = ["SUPPORTED", "Chunk", "count_rows", "read_chunks"]
 
-SUPPORTED = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
+SUPPORTED = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet")
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
 HEADER_SCAN_ROWS = 30  # a title, notes and a blank line or two above the headers; never a whole sheet
 
 HeaderScore = Callable[[list[str]], int]
@@ -106,41 +107,38 @@ def _csv_chunks(path: Path, chunk_rows: int, header_row: int | None, score: Head
 
 def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
                  score: HeaderScore | None) -> Iterator[Chunk]:
-    from openpyxl import load_workbook
+    """Rows of the first worksheet, read with calamine (Rust): ten times openpyxl's speed on large sheets."""
+    from python_calamine import CalamineWorkbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        top: list[list[str]] = []  # the first rows, held until the header row is known
-        for values in rows:
-            top.append([_cell_text(v) for v in values])
-            if len(top) >= (header_row or HEADER_SCAN_ROWS):
-                break
-        h = header_row - 1 if header_row is not None else _choose_header(top, score)
-        if h < 0 or h >= len(top):
-            raise UnreadableFile(f"{path.name}: the first worksheet is empty" if h < 0 else
-                                 f"{path.name}: there is no row {header_row} to read the headers from")
-        headers = [t.strip() or f"column_{i + 1}" for i, t in enumerate(top[h])]
-        buffer: list[list[str]] = []
-        numbers: list[int] = []
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    first = 1  # calamine yields from row 1 (empty leading rows included), from the first used column
+    rows = iter(sheet.iter_rows())
+    top: list[list[str]] = []  # the first rows, held until the header row is known
+    for values in rows:
+        top.append([_cell_text(v) for v in values])
+        if len(top) >= max((header_row or 0) - first + 1, HEADER_SCAN_ROWS):
+            break
+    h = header_row - first if header_row is not None else _choose_header(top, score)
+    if h < 0 or h >= len(top):
+        raise UnreadableFile(f"{path.name}: the first worksheet is empty" if header_row is None else
+                             f"{path.name}: there is no row {header_row} to read the headers from")
+    headers = [t.strip() or f"column_{i + 1}" for i, t in enumerate(top[h])]
+    width = len(headers)
+    buffer: list[list[str]] = []
+    numbers: list[int] = []
 
-        def body() -> Iterator[tuple[int, list[str]]]:
-            for r, texts in enumerate(top[h + 1:], start=h + 2):
-                yield r, texts
-            for r, values in enumerate(rows, start=len(top) + 1):
-                yield r, [_cell_text(v) for v in values]
+    def body() -> Iterator[tuple[int, list[str]]]:
+        yield from enumerate(top[h + 1:], start=first + h + 1)
+        for r, values in enumerate(rows, start=first + len(top)):
+            yield r, [_cell_text(v) for v in values]
 
-        width = len(headers)
-        for r, cells in body():
-            buffer.append((cells + [""] * width)[:width])
-            numbers.append(r)
-            if len(buffer) >= chunk_rows:
-                yield _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers))
-                buffer, numbers = [], []
-        yield _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers, dtype=int))
-    finally:
-        wb.close()
+    for r, cells in body():
+        buffer.append((cells + [""] * width)[:width])
+        numbers.append(r)
+        if len(buffer) >= chunk_rows:
+            yield _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers))
+            buffer, numbers = [], []
+    yield _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers, dtype=int))
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
@@ -164,9 +162,9 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
 
 
 def _invalid_file_errors() -> tuple[type[Exception], ...]:
-    from openpyxl.utils.exceptions import InvalidFileException
+    from python_calamine import CalamineError
 
-    return (InvalidFileException,)
+    return (CalamineError,)
 
 
 def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int | None = None,
@@ -187,7 +185,7 @@ def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int 
     try:
         if suffix in (".csv", ".txt"):
             yield from _csv_chunks(p, chunk_rows, header_row, header_score)
-        elif suffix in (".xlsx", ".xlsm"):
+        elif suffix in _SPREADSHEETS:
             yield from _xlsx_chunks(p, chunk_rows, header_row, header_score)
         else:
             yield from _parquet_chunks(p, chunk_rows)
@@ -198,7 +196,7 @@ def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int 
     except pd.errors.EmptyDataError:
         raise UnreadableFile(f"{p.name}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        kind = {".csv": "CSV", ".txt": "text", ".xlsx": "Excel", ".xlsm": "Excel", ".parquet": "Parquet"}[suffix]
+        kind = {".csv": "CSV", ".txt": "text", ".parquet": "Parquet", ".ods": "OpenDocument"}.get(suffix, "Excel")
         raise UnreadableFile(f"{p.name}: cannot be read as a {kind} file ({type(exc).__name__}: {exc})") from None
 
 

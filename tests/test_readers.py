@@ -75,3 +75,30 @@ def test_unreadable_files_get_one_clear_message(tmp_path: Path, name: str, conte
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="no such file"):
         list(read_chunks(tmp_path / "nope.csv"))
+
+
+def test_sheet_rows_keep_their_numbers_under_blank_leading_rows_and_columns(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws["B3"], ws["C3"], ws["B4"], ws["C4"], ws["B6"] = "a", "b", 1, 2, 5
+    wb.save(tmp_path / "offset.xlsx")
+    for header_row in (None, 3):
+        (chunk,) = read_chunks(tmp_path / "offset.xlsx", header_row=header_row)
+        assert chunk.frame.to_dict("list") == {"a": ["1", "5"], "b": ["2", ""]}
+        assert chunk.row_numbers.tolist() == [4, 6]
+
+
+def test_the_header_row_is_found_under_a_title_by_its_known_columns(tmp_path: Path) -> None:
+    from creditscore.parsing import header_matches
+    from creditscore.schema import KINDS
+
+    def score(cells: list[str]) -> int:
+        return header_matches(KINDS["households"], cells)
+
+    text = "XX村农户信息采集表,,\n填表人：张三,,\n户主姓名,身份证号,家庭人口（人）\n李四,410882197503090018,4\n"
+    (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+    (chunk,) = read_chunks(tmp_path / "t.csv", header_score=score)
+    assert list(chunk.frame.columns) == ["户主姓名", "身份证号", "家庭人口（人）"]
+    assert chunk.row_numbers.tolist() == [4]
+    (plain,) = read_chunks(tmp_path / "t.csv")  # without a score: the first non-blank line
+    assert next(iter(plain.frame.columns)) == "XX村农户信息采集表"

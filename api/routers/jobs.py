@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
@@ -21,6 +20,7 @@ from api.schemas import PROBLEMS, JobStatus
 from creditscore.audit import write_audit
 from creditscore.auth import Role
 from creditscore.batch import grade_household_file
+from creditscore.batch_output import SHEETS, write_result
 from creditscore.errors import CreditScoreError, UnknownSubject
 
 router = APIRouter(prefix="/v1", tags=["household batches"], responses=PROBLEMS)
@@ -35,10 +35,10 @@ class Jobs:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
         self.table: dict[str, dict[str, object]] = {}
 
-    def submit(self, service, path: Path, as_of: dt.date | None) -> str:
+    def submit(self, service, path: Path, as_of: dt.date | None, *, owner: str, filename: str) -> str:
         job_id = uuid.uuid4().hex
         self.table[job_id] = {"job_id": job_id, "status": "queued", "processed": 0, "created_at":
-                              dt.datetime.now(dt.UTC), "owner": None}
+                              dt.datetime.now(dt.UTC), "owner": owner, "filename": filename}
         self.executor.submit(self._run, job_id, service, path, as_of)
         return job_id
 
@@ -46,14 +46,12 @@ class Jobs:
         job = self.table[job_id]
         job["status"] = "running"
 
-        def progress(done: int, total: int) -> None:
+        def progress(done: int, total: int | None) -> None:
             job.update(processed=done, rows=total)
 
         try:
             result = grade_household_file(service, path, as_of=as_of, progress=progress)
-            with pd.ExcelWriter(self.folder / f"{job_id}.xlsx") as writer:
-                result.results.to_excel(writer, sheet_name="households", index=False)
-                result.errors.to_excel(writer, sheet_name="errors", index=False)
+            write_result(result, self.folder / f"{job_id}.xlsx", source=str(job.get("filename", "")))
             job.update(status="done", rows=result.rows, processed=result.rows, scored=len(result.results),
                        rejected=result.rejected_rows)
         except CreditScoreError as exc:
@@ -66,7 +64,7 @@ class Jobs:
 
 def _status(request: Request, job: dict[str, object]) -> JobStatus:
     url = str(request.url_for("job_result", job_id=job["job_id"])) if job["status"] == "done" else None
-    return JobStatus(**{k: v for k, v in job.items() if k != "owner"}, result_url=url)
+    return JobStatus(**{k: v for k, v in job.items() if k not in ("owner", "filename")}, result_url=url)
 
 
 @router.post("/households/batch", response_model=JobStatus, status_code=202, summary="Upload a household file")
@@ -78,7 +76,11 @@ def submit_batch(
                                            description="reference of the households' authorisations")],
     as_of: Annotated[dt.date | None, Form()] = None,
 ) -> JobStatus:
-    """Queue the file; poll the job; download a workbook (households + errors sheets)."""
+    """Queue the file; poll the job; download the workbook: households, villages, townships, errors, summary.
+
+    The same capability as ``creditscore households score``: every row comes back graded or
+    in the errors sheet with its row number, column and the reason in Chinese.
+    """
     caller.require(Role.ASSESSOR, Role.BANK)
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
     limit = service.settings.max_upload_bytes
@@ -89,8 +91,8 @@ def submit_batch(
         Path(tmp.name).unlink(missing_ok=True)
         raise PayloadTooLarge(f"the file has {size:,} bytes; the limit is {limit:,}")
     jobs: Jobs = request.app.state.jobs
-    job_id = jobs.submit(service, Path(tmp.name), as_of)
-    jobs.table[job_id]["owner"] = caller.key_prefix
+    job_id = jobs.submit(service, Path(tmp.name), as_of, owner=caller.key_prefix,
+                         filename=Path(file.filename or "upload").name)
     write_audit(service.store, caller=caller, request_id=request.state.request_id, route="household_batch",
                 status=202, subject_type="household", purpose=purpose, authorization_ref=authorization_ref)
     return _status(request, jobs.table[job_id])
@@ -114,7 +116,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/jobs/{job_id}/result", name="job_result", summary="Download a finished batch's workbook",
             response_class=Response,
-            responses={200: {"description": "households and errors sheets",
+            responses={200: {"description": "sheets: " + ", ".join(SHEETS.values()),
                              "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def job_result(request: Request, job_id: str, caller: CallerDep) -> Response:
     caller.require(Role.ASSESSOR, Role.BANK)

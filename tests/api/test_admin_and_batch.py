@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from creditscore.batch_output import SHEETS
 from creditscore.store import Store
 from tests.api.conftest import a_firm, a_household, auth
 
@@ -102,10 +103,13 @@ def test_household_batch_upload_poll_download(client: TestClient, store: Store, 
     workbook = client.get(f"/v1/jobs/{job['job_id']}/result", headers=auth(keys["assessor"]))
     assert workbook.status_code == 200
     sheets = pd.read_excel(io.BytesIO(workbook.content), sheet_name=None)
-    assert len(sheets["households"]) + sheets["errors"]["row"].nunique() == 40
-    assert set(sheets["errors"]["row"]) == {7, 11}  # file rows (header on line 1)
-    assert "校验" in " ".join(sheets["errors"]["reason"]) or "check character" in " ".join(sheets["errors"]["reason"])
-    assert not FULL_ID.search(sheets["households"].to_csv())
+    assert set(sheets) == set(SHEETS.values())
+    households, errors = sheets[SHEETS["households"]], sheets[SHEETS["errors"]]
+    assert len(households) + errors["行号"].nunique() == 40
+    assert set(errors["行号"]) == {7, 11}  # file rows (header on line 1)
+    assert "身份证号校验位错误：应为" in " ".join(errors["原因"])
+    assert len(sheets[SHEETS["villages"]]) == households["村代码"].nunique()
+    assert not FULL_ID.search(households.to_csv())
     other = client.get(f"/v1/jobs/{job['job_id']}", headers=auth(keys["other_bank"]))
     assert other.status_code == 404
 
