@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from creditscore.errors import ChecksumMismatch, InvalidCode
 
 __all__ = [
+    "ID_CHECK",
+    "ID_WEIGHTS",
     "USCC_ALPHABET",
     "ResidentIdParts",
     "UsccParts",
@@ -54,8 +56,8 @@ _USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
-_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
-_ID_CHECK = "10X98765432"
+ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # GB 11643: weights of positions 1–17
+ID_CHECK = "10X98765432"  # check character by weighted sum mod 11
 
 #: Registration authority → (name, {organisation type → name}). GB 32100-2015 table 1.
 AUTHORITIES: dict[str, tuple[str, dict[str, str]]] = {
@@ -227,7 +229,7 @@ def generate_uscc(
 
 def resident_id_check_char(first17: str) -> str:
     """Check character (position 18) of an 18-digit resident ID (ISO 7064 MOD 11-2)."""
-    return _ID_CHECK[sum(int(ch) * w for ch, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+    return ID_CHECK[sum(int(ch) * w for ch, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 @dataclass(frozen=True, slots=True)

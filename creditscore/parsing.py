@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from creditscore.errors import InvalidCode, InvalidRecord
-from creditscore.ids import mask_resident_id, validate_resident_id, validate_uscc
+from creditscore.ids import ID_CHECK, ID_WEIGHTS, mask_resident_id, validate_resident_id, validate_uscc
 from creditscore.schema import Field, FieldType, RecordKind, SubjectType
 
 __all__ = ["ParseResult", "header_matches", "header_unit", "map_headers", "parse_field", "parse_records",
@@ -100,9 +100,7 @@ def map_headers(kind: RecordKind, columns: list[str], *, optional: tuple[str, ..
 
 def _clean_text(s: pd.Series) -> pd.Series:
     """NFKC (full-width → half-width), trimmed; empty and NA-like strings become NA."""
-    s = s.astype("string").fillna("")
-    s = s.map(lambda v: unicodedata.normalize("NFKC", v) if not v.isascii() else v, na_action="ignore")
-    s = s.astype("string").str.strip()
+    s = s.astype("string").fillna("").str.normalize("NFKC").str.strip()
     return s.mask(s.isin(["", "-", "—", "无", "NULL", "null", "None", "nan", "NaN", "NaT", "<NA>"]))
 
 
@@ -136,9 +134,39 @@ def _uscc(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, damage.fillna(reason)
 
 
+def _valid_resident_ids(numbers: np.ndarray, *, today: dt.date | None = None) -> np.ndarray:
+    """Which of many normalised 18-digit IDs pass every check of :func:`validate_resident_id` — vectorised.
+
+    A million-row household file spends its time here otherwise (17 µs per ID in Python).
+    Only True is authoritative: a False value, or anything not 18 characters, is to be
+    validated one by one for its exact reason.
+    """
+    raw = np.asarray(numbers, dtype=str)
+    n = len(raw)
+    shape = np.char.str_len(raw) == 18
+    if not shape.any():
+        return np.zeros(n, dtype=bool)
+    text = np.where(shape, raw, "").astype("U18")  # never truncate: longer values are not 18 characters
+    codes = text.view(np.uint32).reshape(n, 18)
+    digits = codes[:, :17].astype(np.int64) - ord("0")
+    shape &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+    last = codes[:, 17]
+    shape &= ((last >= ord("0")) & (last <= ord("9"))) | (last == ord("X"))
+    total = (np.where(shape[:, None], digits, 0) * np.array(ID_WEIGHTS, dtype=np.int64)).sum(axis=1) % 11
+    expected = np.frombuffer(ID_CHECK.encode("utf-32-le"), dtype=np.uint32)[total]
+    ok = shape & (expected == last)
+    born = pd.to_datetime(pd.Series(np.where(ok, text, "")).str.slice(6, 14), format="%Y%m%d", errors="coerce")
+    limit = pd.Timestamp(today or dt.date.today())
+    ok &= (born.notna() & (born <= limit) & (born.dt.year >= 1880)).to_numpy()
+    return ok
+
+
 def _resident_id(values: pd.Series, today: dt.date) -> tuple[pd.Series, pd.Series]:
     damage = _spreadsheet_damage(values, "resident ID")
-    out, reason = _codes(values.mask(damage.notna()), lambda v: validate_resident_id(v, today=today))
+    values = values.str.upper()  # lower-case x, as people type it
+    fast = _valid_resident_ids(values.fillna("").to_numpy(dtype=str), today=today)
+    out, reason = _codes(values.mask(damage.notna() | fast), lambda v: validate_resident_id(v, today=today))
+    out = out.mask(fast, values)
     # Excel keeps 15 significant digits: an 18-digit ID typed as a number comes back ending in 000
     truncated = reason.notna() & values.str.fullmatch(r"\d{15}000").fillna(False)
     reason[truncated] = ("resident ID ends in 000 and fails its check: a spreadsheet kept only 15 significant "

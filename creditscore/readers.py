@@ -115,7 +115,7 @@ def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
     rows = iter(sheet.iter_rows())
     top: list[list[str]] = []  # the first rows, held until the header row is known
     for values in rows:
-        top.append([_cell_text(v) for v in values])
+        top.append([v if v.__class__ is str else _cell_text(v) for v in values])
         if len(top) >= max((header_row or 0) - first + 1, HEADER_SCAN_ROWS):
             break
     h = header_row - first if header_row is not None else _choose_header(top, score)
@@ -130,7 +130,7 @@ def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
     def body() -> Iterator[tuple[int, list[str]]]:
         yield from enumerate(top[h + 1:], start=first + h + 1)
         for r, values in enumerate(rows, start=first + len(top)):
-            yield r, [_cell_text(v) for v in values]
+            yield r, [v if v.__class__ is str else _cell_text(v) for v in values]  # most cells are text
 
     for r, cells in body():
         buffer.append((cells + [""] * width)[:width])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from creditscore.errors import ChecksumMismatch, InvalidCode
@@ -240,3 +241,23 @@ def test_every_adjacent_transposition_of_a_resident_id_is_rejected(number: str, 
         return
     with pytest.raises(InvalidCode):
         validate_resident_id(number[:pos] + number[pos + 1] + number[pos] + number[pos + 2 :], today=TODAY)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.text(alphabet="0123456789Xx ", min_size=14, max_size=20),
+    st.builds(lambda d, y, m, dd, s, c: f"{d}{y:04d}{m:02d}{dd:02d}{s:03d}{c}",
+              st.sampled_from(["410882", "110101", "650102"]), st.integers(1850, 2030), st.integers(0, 13),
+              st.integers(0, 32), st.integers(0, 999), st.sampled_from(list("0123456789X"))),
+), min_size=1, max_size=40))
+def test_the_vectorised_resident_id_check_agrees_with_the_validator(values: list[str]) -> None:
+    from creditscore.parsing import _valid_resident_ids
+
+    today = dt.date(2026, 6, 30)
+    fast = _valid_resident_ids(np.array(values, dtype=object).astype(str), today=today)
+    for value, ok in zip(values, fast, strict=True):
+        if ok:  # only True is authoritative; it must never accept what the validator refuses
+            assert validate_resident_id(value, today=today) == value
+        elif len(value) == 18 and value.isascii() and value == value.upper() and " " not in value:
+            with pytest.raises(InvalidCode):
+                validate_resident_id(value, today=today)

@@ -278,11 +278,20 @@ def _attribute(c: Compute, kind: RecordKind, cols: Columns, last: np.ndarray, t:
         return (t - _gather(cols[c.field], last)) / 365.25
     if c.transform == "birth_age_years":
         ids = np.where(last >= 0, cols[c.field][np.maximum(last, 0)], None)
-        born = np.array([_birth_day(v) for v in ids], dtype=float)
-        return (t - born) / 365.25
+        return (t - _birth_days(ids)) / 365.25
     if c.encode is not None:
         return _gather(_encoded(c, cols[c.field]), last)
     return _gather(_numeric(kind, cols, c.field), last)
+
+
+def _birth_days(ids: np.ndarray) -> np.ndarray:
+    """Birth day numbers from resident IDs: one by one for a few subjects, vectorised for a batch."""
+    if len(ids) < 64:
+        return np.array([_birth_day(v) for v in ids], dtype=float)
+    text = pd.Series(ids, dtype="string").fillna("")
+    digits = text.str.slice(6, 14).where(text.str.len() == 18, "19" + text.str.slice(6, 12))
+    born = pd.to_datetime(digits, format="%Y%m%d", errors="coerce")
+    return ((born - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
 
 
 def _birth_day(number: str | None) -> float:
