@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from creditscore.errors import InvalidCode, InvalidRecord
 from creditscore.ids import ID_CHECK, ID_WEIGHTS, mask_resident_id, validate_resident_id, validate_uscc
@@ -100,7 +102,8 @@ def map_headers(kind: RecordKind, columns: list[str], *, optional: tuple[str, ..
 
 def _clean_text(s: pd.Series) -> pd.Series:
     """NFKC (full-width → half-width), trimmed; empty and NA-like strings become NA."""
-    s = s.astype("string").fillna("").str.normalize("NFKC").str.strip()
+    s = s.astype("string").fillna("")
+    s = pd.Series(pd.array(pc.utf8_normalize(pa.array(s), form="NFKC"), dtype="string"), index=s.index).str.strip()
     return s.mask(s.isin(["", "-", "—", "无", "NULL", "null", "None", "nan", "NaN", "NaT", "<NA>"]))
 
 
