@@ -19,6 +19,7 @@ from creditscore.batch import BatchResult
 __all__ = ["FORMATS", "SHEETS", "criteria_notes", "write_result"]
 
 FORMATS = (".xlsx", ".csv", ".parquet")
+SHEET_ROWS = 1_000_000  # rows per worksheet (Excel's limit is 1,048,576 with the header)
 SHEETS = {"households": "农户评级", "villages": "信用村评定", "townships": "信用乡镇评定", "errors": "错误",
           "summary": "说明"}
 
@@ -116,7 +117,7 @@ def _write_sheet(workbook, name: str, frame: pd.DataFrame, header_format) -> Non
     ws.freeze_panes(1, 0)
     for i, column in enumerate(frame.columns):
         width = max(len(str(column)) * 2, 10) if frame.empty else min(
-            max(len(str(column)) * 2, int(frame[column].head(200).astype(str).str.len().max() * 1.6) + 2), 60)
+            max(len(str(column)) * 2, int(frame[column].head(200).map(str).str.len().fillna(0).max() * 1.6) + 2), 60)
         ws.set_column(i, i, width)
     # row by row (constant memory writes each row to disk as it completes); NA becomes an empty cell
     columns = [frame[c].astype(object).where(frame[c].notna(), None).to_numpy() for c in frame.columns]
@@ -146,7 +147,11 @@ def write_result(result: BatchResult, out: str | Path, *, source: str = "") -> l
         header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
         try:
             for key in ("summary", "households", "villages", "townships", "errors"):
-                _write_sheet(workbook, SHEETS[key], tables[key], header)
+                frame = tables[key]
+                # a worksheet holds 1,048,576 rows: larger tables continue on numbered sheets, never cut
+                for part, start in enumerate(range(0, max(len(frame), 1), SHEET_ROWS)):
+                    name = SHEETS[key] if part == 0 else f"{SHEETS[key]} ({part + 1})"
+                    _write_sheet(workbook, name, frame.iloc[start:start + SHEET_ROWS], header)
         finally:
             workbook.close()
         return [path]

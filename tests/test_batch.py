@@ -328,3 +328,16 @@ def test_a_household_in_the_batch_gets_the_answer_it_gets_alone(service: Grading
         assert mine["grade"] == alone["final_grade"]
         adverse = [r["text_zh"] for r in alone["reasons"] if r["kind"] == "adverse"]
         assert mine["reasons_zh"] == "；".join(adverse)
+
+
+def test_a_table_longer_than_a_worksheet_continues_on_the_next(graded: BatchResult, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import creditscore.batch_output as output
+
+    monkeypatch.setattr(output, "SHEET_ROWS", 10)
+    path = write_result(graded, tmp_path / "split.xlsx")[0]
+    sheets = pd.read_excel(path, sheet_name=None)
+    parts = [name for name in sheets if name.startswith(SHEETS["households"])]
+    assert parts == [SHEETS["households"], f"{SHEETS['households']} (2)", f"{SHEETS['households']} (3)",
+                     f"{SHEETS['households']} (4)"]
+    assert sum(len(sheets[p]) for p in parts) == graded.scored_rows
