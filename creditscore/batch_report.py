@@ -35,9 +35,15 @@ MAX_VILLAGE_ROWS = 2_000  # a printed report lists the villages most in need fir
 MAX_ERROR_ROWS = 500
 
 
+# Text stays text in the SVG, named in CJK-capable families first: the reader's browser draws it.
+_RC = {"svg.fonttype": "none", "font.family": "sans-serif",
+       "font.sans-serif": ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei",
+                           "DejaVu Sans"]}
+
+
 def _svg(fig: plt.Figure) -> str:
     buf = io.StringIO()
-    with mpl.rc_context({"svg.fonttype": "none"}), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "glyph missing" for CJK: the browser, not matplotlib, draws the text
         fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
@@ -134,11 +140,14 @@ def render_report(result: BatchResult, catalogue: Catalogue, *, source: str = ""
         t = result.townships.copy()
         t["notes"] = criteria_notes(t)
         townships = t.to_dict("records")
+    with mpl.rc_context(_RC), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # findfont: the CJK families are for the browser, not for matplotlib
+        charts = {"reasons": _reasons_chart(reasons) if len(reasons) else "",
+                  "share": _share_chart(result.villages) if len(result.villages) else "",
+                  "townships": _township_chart(hh) if len(hh) else ""}
     return env.get_template("household_report.html.j2").render(
         r=result, source=source, grades=grades, colours=GRADE_COLOURS, reasons=reasons.to_dict("records"),
-        charts={"reasons": _reasons_chart(reasons) if len(reasons) else "",
-                "share": _share_chart(result.villages) if len(result.villages) else "",
-                "townships": _township_chart(hh) if len(hh) else ""},
+        charts=charts,
         villages=_village_rows(result) if len(result.villages) else [], village_total=len(result.villages),
         townships=townships, errors=result.errors.head(MAX_ERROR_ROWS).to_dict("records"),
         error_total=len(result.errors), max_villages=MAX_VILLAGE_ROWS)
