@@ -169,7 +169,7 @@ def test_results_are_masked_and_carry_terms_and_chinese_reasons(graded: BatchRes
 def test_the_workbook_read_back_matches_a_hand_computation_of_the_village_criteria(
         service: GradingService, graded: BatchResult, tmp_path: Path) -> None:
     out = write_result(graded, tmp_path / "结果.xlsx", source="农户采集表.xlsx")[0]
-    sheets = pd.read_excel(out, sheet_name=None, dtype={"村代码": str})
+    sheets = pd.read_excel(out, sheet_name=None, dtype={"村代码": str}, engine="openpyxl")
     assert set(sheets) == set(SHEETS.values())
     households, villages = sheets[SHEETS["households"]], sheets[SHEETS["villages"]]
     assert len(households) + sheets[SHEETS["errors"]]["行号"].nunique() == 40
@@ -336,7 +336,7 @@ def test_a_table_longer_than_a_worksheet_continues_on_the_next(graded: BatchResu
 
     monkeypatch.setattr(output, "SHEET_ROWS", 10)
     path = write_result(graded, tmp_path / "split.xlsx")[0]
-    sheets = pd.read_excel(path, sheet_name=None)
+    sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
     parts = [name for name in sheets if name.startswith(SHEETS["households"])]
     assert parts == [SHEETS["households"], f"{SHEETS['households']} (2)", f"{SHEETS['households']} (3)",
                      f"{SHEETS['households']} (4)"]

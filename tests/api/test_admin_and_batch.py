@@ -102,7 +102,7 @@ def test_household_batch_upload_poll_download(client: TestClient, store: Store, 
     assert (status["rows"], status["scored"], status["rejected"]) == (40, 38, 2)
     workbook = client.get(f"/v1/jobs/{job['job_id']}/result", headers=auth(keys["assessor"]))
     assert workbook.status_code == 200
-    sheets = pd.read_excel(io.BytesIO(workbook.content), sheet_name=None)
+    sheets = pd.read_excel(io.BytesIO(workbook.content), sheet_name=None, engine="openpyxl")
     assert set(sheets) == set(SHEETS.values())
     households, errors = sheets[SHEETS["households"]], sheets[SHEETS["errors"]]
     assert len(households) + errors["行号"].nunique() == 40
