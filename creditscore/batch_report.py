@@ -12,8 +12,6 @@ produces a readable report.
 
 from __future__ import annotations
 
-import io
-import warnings
 from pathlib import Path
 
 import matplotlib as mpl
@@ -26,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from creditscore.batch import BatchResult
 from creditscore.batch_output import criteria_notes
+from creditscore.charts import svg, text_as_text
 from creditscore.features.catalogue import Catalogue
 
 __all__ = ["GRADE_COLOURS", "render_report", "top_reasons", "write_report"]
@@ -33,22 +32,6 @@ __all__ = ["GRADE_COLOURS", "render_report", "top_reasons", "write_report"]
 GRADE_COLOURS = {"AAA": "#1a7f37", "AA": "#4caf50", "A": "#a5d6a7", "非信用户": "#e57373"}
 MAX_VILLAGE_ROWS = 2_000  # a printed report lists the villages most in need first; the workbook has them all
 MAX_ERROR_ROWS = 500
-
-
-# Text stays text in the SVG, named in CJK-capable families first: the reader's browser draws it.
-_RC = {"svg.fonttype": "none", "font.family": "sans-serif",
-       "font.sans-serif": ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei",
-                           "DejaVu Sans"]}
-
-
-def _svg(fig: plt.Figure) -> str:
-    buf = io.StringIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "glyph missing" for CJK: the browser, not matplotlib, draws the text
-        fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prologue: the SVG is inlined into HTML
 
 
 def top_reasons(households: pd.DataFrame, catalogue: Catalogue, n: int = 10) -> pd.DataFrame:
@@ -68,7 +51,7 @@ def _reasons_chart(reasons: pd.DataFrame) -> str:
     ax.barh(reasons["name_zh"][::-1], reasons["share"][::-1] * 100, color="#5b8def")
     ax.set_xlabel("% of graded households citing it among their top 3 adverse reasons")
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    return svg(fig)
 
 
 def _share_chart(villages: pd.DataFrame) -> str:
@@ -83,7 +66,7 @@ def _share_chart(villages: pd.DataFrame) -> str:
     ax.set_xlabel("credit-household share of the village (%)")
     ax.set_ylabel("villages")
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    return svg(fig)
 
 
 def _grade_mix(households: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -106,7 +89,7 @@ def _township_chart(households: pd.DataFrame) -> str:
               frameon=False)
     ax.set_xlim(0, 100)
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    return svg(fig)
 
 
 def _village_rows(result: BatchResult) -> list[dict[str, object]]:
@@ -140,8 +123,7 @@ def render_report(result: BatchResult, catalogue: Catalogue, *, source: str = ""
         t = result.townships.copy()
         t["notes"] = criteria_notes(t)
         townships = t.to_dict("records")
-    with mpl.rc_context(_RC), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # findfont: the CJK families are for the browser, not for matplotlib
+    with text_as_text():
         charts = {"reasons": _reasons_chart(reasons) if len(reasons) else "",
                   "share": _share_chart(result.villages) if len(result.villages) else "",
                   "townships": _township_chart(hh) if len(hh) else ""}

@@ -1,0 +1,82 @@
+"""Commands for risk analysts: ``creditscore monitor``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from creditscore.cli.common import _store, app, console, friendly_errors
+
+
+@app.command("monitor")
+@friendly_errors
+def monitor(
+    segment: Annotated[str, typer.Option(help="sme or household")] = "sme",
+    date: Annotated[str, typer.Option(help="the date to monitor (YYYY-MM-DD); default: a year before the "
+                                            "store's latest data, so that outcomes can be back-tested")] = "",
+    reference: Annotated[str, typer.Option(help="reference dates, comma-separated; default: the model's "
+                                                "training dates")] = "",
+    previous: Annotated[str, typer.Option(help="earlier date for the migration matrix; default: a year before")]
+    = "",
+    model: Annotated[str, typer.Option(help="demo, registry (the @champion) or a bundle folder")] = "registry",
+    out: Annotated[Path, typer.Option(help="folder for the JSON and HTML reports")] = Path("monitoring"),
+    fail_on_alert: Annotated[bool, typer.Option(help="exit with code 1 when an alert fires (for schedulers)")]
+    = False,
+) -> None:
+    """PSI of score and grades, CSI per indicator, grade migration, back-testing and alerts; JSON + HTML."""
+    import pandas as pd
+
+    from creditscore.features import load_catalogue
+    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
+    from creditscore.monitoring import monitor_store
+    from creditscore.monitoring_report import write_monitoring_report
+
+    store = _store()
+    catalogue = load_catalogue(segment)
+    if model == "registry":
+        from creditscore.registry import RegistryError, load_registered
+
+        try:
+            bundle = load_registered(segment, catalogue=catalogue)
+        except RegistryError:
+            console.print("[dim]no @champion in the registry: monitoring the shipped demo bundle[/]")
+            bundle = ModelBundle.load(DEMO_BUNDLES / segment, catalogue=catalogue)
+    else:
+        bundle = ModelBundle.load(DEMO_BUNDLES / segment if model == "demo" else Path(model), catalogue=catalogue)
+    if date:
+        when = pd.Timestamp(date)
+    else:
+        latest = store.latest_publication()
+        if latest is None:
+            raise typer.BadParameter("the store is empty: load data first (creditscore demo-data)")
+        when = pd.Timestamp(latest.year - 1, 6, 30) if latest.month >= 7 else pd.Timestamp(latest.year - 2, 6, 30)
+    with console.status(f"monitoring {segment} on {when.date()}…"):
+        report = monitor_store(store, segment, when, bundle=bundle,
+                               reference_dates=[d for d in reference.split(",") if d] or None,
+                               previous_date=previous or None)
+        json_path, html_path = write_monitoring_report(report, out)
+    summary = Table(title=f"{segment} model monitoring — {report.current_date}", show_header=False)
+    summary.add_row("model", report.model_version)
+    summary.add_row("current / reference", f"{report.current_count:,} / {report.reference_count:,}")
+    summary.add_row("score PSI / grade PSI", f"{report.score_psi:.3f} / {report.grade_psi:.3f}")
+    top = report.csi.iloc[0]
+    summary.add_row("largest CSI", f"{top['indicator']} {top['csi']:.3f}")
+    if report.discrimination:
+        summary.add_row("AUC", f"{report.discrimination['auc']:.3f}")
+    if report.backtest is not None:
+        verdicts = report.backtest[report.backtest["grade"] != "all"]["verdict"].value_counts()
+        summary.add_row("back-test", ", ".join(f"{n} {v}" for v, n in verdicts.items()))
+    else:
+        summary.add_row("back-test", report.backtest_note)
+    console.print(summary)
+    for a in report.alerts:
+        colour = "red" if a.level == "alert" else "yellow"
+        console.print(f"[{colour}]{a.level}[/] {a.check}: {a.message}")
+    if not report.alerts:
+        console.print("[green]no threshold crossed[/]")
+    console.print(f"written: {json_path}\nwritten: {html_path}")
+    if fail_on_alert and any(a.level == "alert" for a in report.alerts):
+        raise typer.Exit(1)
