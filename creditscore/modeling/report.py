@@ -24,7 +24,7 @@ from sklearn.metrics import roc_curve
 
 from creditscore.modeling.train import TrainResult
 
-__all__ = ["report_dict", "write_report"]
+__all__ = ["global_importance", "report_dict", "report_plots", "write_report"]
 
 _ASCII_GRADE = {"非信用户": "non-credit"}  # plot fonts here have no CJK glyphs; the tables keep the Chinese
 
@@ -76,7 +76,8 @@ def _png(fig: plt.Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _plots(result: TrainResult) -> dict[str, str]:
+def report_plots(result: TrainResult) -> dict[str, str]:
+    """The out-of-time comparison charts (ROC, KS, calibration, …) as base64 PNGs by name."""
     frame = result.test_frame
     y = frame["default"].to_numpy()
     champ = result.families[result.champion]
@@ -151,7 +152,7 @@ def write_report(result: TrainResult, folder: str | Path) -> tuple[Path, Path]:
     data = report_dict(result)
     json_path = out / "report.json"
     json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=float), encoding="utf-8")
-    plots = _plots(result)
+    plots = report_plots(result)
     rows = []
     for family, r in result.families.items():
         rows.append({"family": family, **{k: r.test[k] for k in ("auc", "gini", "ks", "brier", "ece", "mean_pd",

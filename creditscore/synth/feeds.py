@@ -162,3 +162,13 @@ def load_feeds(store, written: dict[str, list[Path]], *,
 
     run = ingest or ingest_file
     return [run(store, name, path) for name in LOAD_ORDER for path in written.get(name, [])]
+
+
+def load_demo(store, folder: str | Path, *, firms: int = 3_000, households: int = 4_000,
+              seed: int = 20240630) -> list:
+    """Generate the demo population, write its feeds to ``folder`` and ingest them (as ``creditscore demo``)."""
+    from creditscore.synth import SynthConfig, generate
+
+    store.init()
+    population = generate(SynthConfig(seed=seed, n_firms=firms, n_households=households))
+    return load_feeds(store, population.write_files(Path(folder)))
