@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from creditscore.decision import LINE_BASIS, decide
@@ -51,9 +52,9 @@ def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: 
     position = d.index.get_loc(subject_id)
     row = {column: d[column].to_numpy()[position] for column in d.columns}  # no Series per row: cheaper
     why = scored.reasons
-    if len(why):
-        mine = why["subject_id"].to_numpy() == subject_id
-        why = why[mine] if not mine.all() else why
+    columns = [c for c in why.columns if c != "subject_id"]
+    values = {c: why[c].to_numpy() for c in columns}  # one array per column, not one Series per cell
+    mine = np.flatnonzero(why["subject_id"].to_numpy() == subject_id) if len(why) else np.array([], dtype=int)
     basis = row["line_basis"]
     return {
         "subject_id": subject_id, "segment": segment, "as_of": pd.Timestamp(as_of).date().isoformat(),
@@ -71,6 +72,6 @@ def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: 
             "basis": basis, "basis_zh": LINE_BASIS.get(basis, ("", ""))[0],
             "basis_en": LINE_BASIS.get(basis, ("", ""))[1],
         },
-        "reasons": [{c: why[c].to_numpy()[i] for c in why.columns if c != "subject_id"} for i in range(len(why))],
+        "reasons": [{c: values[c][i] for c in columns} for i in mine],
         "meaning": MEANING,
     }

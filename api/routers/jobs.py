@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy import insert, select, update
 
 from api.deps import CallerDep, ServiceDep
 from api.errors import PayloadTooLarge
@@ -22,49 +23,76 @@ from creditscore.auth import Role
 from creditscore.batch import grade_household_file
 from creditscore.batch_output import SHEETS, write_result
 from creditscore.errors import CreditScoreError, UnknownSubject
+from creditscore.store import Store
+from creditscore.store.tables import BATCH_JOBS
 
 router = APIRouter(prefix="/v1", tags=["household batches"], responses=PROBLEMS)
 
 
 class Jobs:
-    """In-process job table (one service process; a multi-process deployment would put it in the store)."""
+    """Batch jobs: their state in the store (any worker answers a poll), their results in the data folder.
 
-    def __init__(self, folder: Path) -> None:
+    The file is graded by a thread of the worker that received it; a worker that dies mid-job leaves
+    the job "running" — resubmit the file.
+    """
+
+    def __init__(self, store: Store, folder: Path) -> None:
+        self.store = store
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
-        self.table: dict[str, dict[str, object]] = {}
+
+    def _update(self, job_id: str, **values: object) -> None:
+        with self.store.engine.begin() as conn:
+            conn.execute(update(BATCH_JOBS).where(BATCH_JOBS.c.job_id == job_id)
+                         .values(**values, updated_at=dt.datetime.now(dt.UTC)))
+
+    def get(self, job_id: str) -> dict[str, object] | None:
+        with self.store.engine.connect() as conn:
+            row = conn.execute(select(BATCH_JOBS).where(BATCH_JOBS.c.job_id == job_id)).mappings().first()
+        if row is None:
+            return None
+        job = dict(row)
+        for k in ("created_at", "updated_at"):  # SQLite hands back naive datetimes: they were written in UTC
+            if job[k].tzinfo is None:
+                job[k] = job[k].replace(tzinfo=dt.UTC)
+        return job
 
     def submit(self, service, path: Path, as_of: dt.date | None, *, owner: str, filename: str) -> str:
         job_id = uuid.uuid4().hex
-        self.table[job_id] = {"job_id": job_id, "status": "queued", "processed": 0, "created_at":
-                              dt.datetime.now(dt.UTC), "owner": owner, "filename": filename}
-        self.executor.submit(self._run, job_id, service, path, as_of)
+        now = dt.datetime.now(dt.UTC)
+        with self.store.engine.begin() as conn:
+            conn.execute(insert(BATCH_JOBS).values(job_id=job_id, owner=owner, filename=filename[:255],
+                                                   status="queued", processed=0, scored=0, rejected=0,
+                                                   created_at=now, updated_at=now))
+        self.executor.submit(self._run, job_id, service, path, as_of, filename)
         return job_id
 
-    def _run(self, job_id: str, service, path: Path, as_of: dt.date | None) -> None:
-        job = self.table[job_id]
-        job["status"] = "running"
+    def _run(self, job_id: str, service, path: Path, as_of: dt.date | None, filename: str) -> None:
+        self._update(job_id, status="running")
 
         def progress(done: int, total: int | None) -> None:
-            job.update(processed=done, rows=total)
+            self._update(job_id, processed=done, rows=total)
 
         try:
             result = grade_household_file(service, path, as_of=as_of, progress=progress)
-            write_result(result, self.folder / f"{job_id}.xlsx", source=str(job.get("filename", "")))
-            job.update(status="done", rows=result.rows, processed=result.rows, scored=len(result.results),
-                       rejected=result.rejected_rows)
+            write_result(result, self.folder / f"{job_id}.xlsx", source=filename)
+            self._update(job_id, status="done", rows=result.rows, processed=result.rows,
+                         scored=result.scored_rows, rejected=result.rejected_rows)
         except CreditScoreError as exc:
-            job.update(status="failed", message=str(exc))
+            self._update(job_id, status="failed", message=str(exc))
         except Exception:
-            job.update(status="failed", message="unexpected error while scoring the file")
+            self._update(job_id, status="failed", message="unexpected error while scoring the file")
         finally:
             path.unlink(missing_ok=True)
 
 
+_PUBLIC = ("job_id", "status", "rows", "processed", "scored", "rejected", "message", "created_at")
+
+
 def _status(request: Request, job: dict[str, object]) -> JobStatus:
     url = str(request.url_for("job_result", job_id=job["job_id"])) if job["status"] == "done" else None
-    return JobStatus(**{k: v for k, v in job.items() if k not in ("owner", "filename")}, result_url=url)
+    return JobStatus(**{k: job[k] for k in _PUBLIC}, result_url=url)
 
 
 @router.post("/households/batch", response_model=JobStatus, status_code=202, summary="Upload a household file")
@@ -95,11 +123,11 @@ def submit_batch(
                          filename=Path(file.filename or "upload").name)
     write_audit(service.store, caller=caller, request_id=request.state.request_id, route="household_batch",
                 status=202, subject_type="household", purpose=purpose, authorization_ref=authorization_ref)
-    return _status(request, jobs.table[job_id])
+    return _status(request, jobs.get(job_id))
 
 
 def _job(request: Request, job_id: str, caller_prefix: str, admin: bool) -> dict[str, object]:
-    job = request.app.state.jobs.table.get(job_id)
+    job = request.app.state.jobs.get(job_id)
     if job is None or (job["owner"] != caller_prefix and not admin):
         raise UnknownSubject(f"no batch job {job_id} for this key")
     return job

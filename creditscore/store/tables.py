@@ -24,7 +24,7 @@ from sqlalchemy.types import TypeEngine
 
 from creditscore.schema import KINDS, Field, FieldType, RecordKind
 
-__all__ = ["API_KEYS", "AUDIT_LOG", "INGEST_LOG", "METADATA", "record_table"]
+__all__ = ["API_KEYS", "AUDIT_LOG", "BATCH_JOBS", "INGEST_LOG", "METADATA", "record_table"]
 
 METADATA = MetaData(
     naming_convention={
@@ -132,3 +132,19 @@ def record_table(kind: str | RecordKind) -> Table:
     """The table that stores records of ``kind``."""
     name = kind if isinstance(kind, str) else kind.name
     return _TABLES[name]
+
+BATCH_JOBS = Table(
+    "batch_jobs", METADATA,
+    Column("job_id", String(32), primary_key=True),
+    Column("owner", String(16), nullable=False, comment="prefix of the API key that submitted the file"),
+    Column("filename", String(255), nullable=False),
+    Column("status", String(16), nullable=False, comment="queued, running, done or failed"),
+    Column("rows", Integer, nullable=True),
+    Column("processed", Integer, nullable=False, default=0),
+    Column("scored", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("message", Text(), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    comment="household batch jobs: in the store so that every service worker can report on every job",
+)

@@ -160,3 +160,19 @@ def test_objections_over_http(client: TestClient, store: Store, keys: dict[str, 
     unknown = client.post("/v1/objections/999999/resolution", headers=auth(keys["admin"]),
                           json={"outcome": "rejected", "resolved_by": "x"})
     assert unknown.status_code == 404
+
+
+def test_any_worker_reports_on_any_job(client: TestClient, store: Store, keys: dict[str, str], api_settings) -> None:
+    """Jobs live in the store: a second service process (here a second app) sees the first one's job."""
+    from api import create_app
+
+    r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
+                    files={"file": ("农户.csv", _household_file(store), "text/csv")},
+                    data={"purpose": "credit village assessment", "authorization_ref": "VILLAGE-2024-02",
+                          "as_of": "2024-06-30"})
+    job_id = r.json()["job_id"]
+    assert _finished(client, job_id, keys["assessor"])["status"] == "done"
+    with TestClient(create_app(api_settings)) as other_worker:
+        status = other_worker.get(f"/v1/jobs/{job_id}", headers=auth(keys["assessor"])).json()
+        assert (status["status"], status["rows"]) == ("done", 40)
+        assert other_worker.get(f"/v1/jobs/{job_id}/result", headers=auth(keys["assessor"])).status_code == 200
