@@ -1,9 +1,9 @@
 """The single enterprise grade over HTTP (store lookup + features + PD + grade + reasons + audit write) against a
 bare endpoint that only runs the same model's predict and pred_contrib on a fixed vector.
 
-    python benchmarks/api.py [--seconds 10] [--firms 3000]
+    python benchmarks/api.py [--seconds 10] [--firms 3000] [--workers 1]
 
-Both servers: one uvicorn process on 127.0.0.1; load from wrk (Debian package) with 1 thread at
+Both servers: ``--workers`` uvicorn processes (default 1) on 127.0.0.1; load from wrk (Debian package) with 1 thread at
 concurrency 1, 8 and 32, the firm rotating over the store's firms. Reports req/s, p50 and p99.
 """
 
@@ -76,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--firms", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both servers")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -91,17 +92,19 @@ def main() -> None:
         script = Path(tmp) / "grade.lua"
         script.write_text(LUA % (",".join(f'"{f}"' for f in firms[:2000]), key))
         servers = [
-            subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", "8711",
-                              "--log-level", "warning"], cwd=ROOT, env=env),
-            subprocess.Popen([sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", "8712",
-                              "--log-level", "warning"], cwd=ROOT, env=env),
+            # api.serving: uvicorn's own --workers N leaves Nagle on (44 ms per keep-alive request)
+            subprocess.Popen([sys.executable, "-m", "api.serving", "api.app:create_app", "--factory", "--port", "8711",
+                              "--workers", str(args.workers)], cwd=ROOT, env=env),
+            subprocess.Popen([sys.executable, "-m", "api.serving", "benchmarks.bare_app:app", "--port", "8712",
+                              "--workers", str(args.workers)], cwd=ROOT, env=env),
         ]
         try:
             _wait("http://127.0.0.1:8711/readyz")
             _wait("http://127.0.0.1:8712/bare")
             wrk("http://127.0.0.1:8711", 2, 2, str(script))  # warm up
             wrk("http://127.0.0.1:8712/bare", 2, 2)
-            print(f"{args.seconds}s per run, 1 uvicorn process each, wrk -t1; {len(firms):,} firms in the store")
+            print(f"{args.seconds}s per run, {args.workers} uvicorn process(es) each, wrk -t1; "
+                  f"{len(firms):,} firms in the store")
             print(f"{'c':>3}  {'grade req/s':>11} {'p50 ms':>7} {'p99 ms':>7}   {'bare req/s':>10} {'p50 ms':>7} "
                   f"{'p99 ms':>7}   grade/bare")
             for c in (1, 8, 32):

@@ -90,8 +90,10 @@ def serve(
         print(f"\ntry:  curl -H 'X-API-Key: {keys[Role.BANK]}' "
               f"'http://{host}:{port}/v1/enterprises/{firm}/grade?purpose=loan_application'")
         print(f"docs: http://{host}:{port}/docs\n", flush=True)
-    if workers > 1:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    if workers > 1:  # batch jobs live in the store, so any worker answers for any job
+        from api.serving import serve as serve_workers
+
+        serve_workers("api.app:create_app", factory=True, host=host, port=port, workers=workers)
     else:
         from api.app import create_app
 
