@@ -19,6 +19,7 @@ from creditscore.batch import BatchResult
 __all__ = ["FORMATS", "SHEETS", "criteria_notes", "write_result"]
 
 FORMATS = (".xlsx", ".csv", ".parquet")
+_BLOCK = 50_000  # rows converted to Python objects at a time
 SHEET_ROWS = 1_000_000  # rows per worksheet (Excel's limit is 1,048,576 with the header)
 SHEETS = {"households": "农户评级", "villages": "信用村评定", "townships": "信用乡镇评定", "errors": "错误",
           "summary": "说明"}
@@ -119,10 +120,13 @@ def _write_sheet(workbook, name: str, frame: pd.DataFrame, header_format) -> Non
         width = max(len(str(column)) * 2, 10) if frame.empty else min(
             max(len(str(column)) * 2, int(frame[column].head(200).map(str).str.len().fillna(0).max() * 1.6) + 2), 60)
         ws.set_column(i, i, width)
-    # row by row (constant memory writes each row to disk as it completes); NA becomes an empty cell
-    columns = [frame[c].astype(object).where(frame[c].notna(), None).to_numpy() for c in frame.columns]
-    for r in range(len(frame)):
-        ws.write_row(r + 1, 0, [col[r] for col in columns])
+    # row by row (constant memory writes each row to disk as it completes); NA becomes an empty cell.
+    # Converted to Python objects a block at a time: a million rows at once would double the memory.
+    for start in range(0, len(frame), _BLOCK):
+        block = frame.iloc[start:start + _BLOCK]
+        columns = [block[c].astype(object).where(block[c].notna(), None).to_numpy() for c in block.columns]
+        for r in range(len(block)):
+            ws.write_row(start + r + 1, 0, [col[r] for col in columns])
     if len(frame):
         ws.autofilter(0, 0, len(frame), len(frame.columns) - 1)
 
