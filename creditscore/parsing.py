@@ -223,8 +223,11 @@ def _months(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed.astype("datetime64[s]"), reason
 
 
+_COUNT_UNITS = r"(人|口|个|户|亩|名|岁|年|月|天|次|笔)$"  # "4人", "3.5亩": the unit a person types after a number
+
+
 def _numbers(values: pd.Series) -> pd.Series:
-    s = values.str.replace(r"[,，\s]", "", regex=True)
+    s = values.str.replace(r"[,，\s]", "", regex=True).str.replace(_COUNT_UNITS, "", regex=True)
     return pd.to_numeric(s, errors="coerce")
 
 

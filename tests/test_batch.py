@@ -83,7 +83,8 @@ def messy(tmp_path_factory: pytest.TempPathFactory, surveys: pd.DataFrame) -> tu
         _row(s.loc[0]),  # 5: plain
         _row(s.loc[1], 身份证号=s.loc[1, "head_id"].lower()),  # 6: lower-case x (an X-ending ID)
         _row(s.loc[2], 身份证号=s.loc[2, "head_id"].translate(fullwidth)),  # 7: full-width digits
-        _row(s.loc[3], **{"家庭人口（人）": str(int(s.loc[3, "members"])).translate(fullwidth)}),  # 8
+        _row(s.loc[3], **{"家庭人口（人）": str(int(s.loc[3, "members"])).translate(fullwidth),  # 8: units in cells
+                          "劳动力": f"{int(s.loc[3, 'labourers'])}人"}),
         _row(s.loc[4], 家庭资产=f"{float(s.loc[4, 'assets']) / 100:,.2f}",  # 9: thousands separators, 万元 in cells
              家庭负债=f"{float(s.loc[4, 'liabilities']) / 100 / 10_000:g}万元"),
         _row(s.loc[5], **{"年收入（万元）": f"{float(s.loc[5, 'annual_income']) / 100:.0f}元"}),  # 10: unit in cell

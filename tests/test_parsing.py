@@ -152,3 +152,27 @@ def test_household_checks(resident_id: str) -> None:
     reasons = set(result.errors["reason"])
     assert "labourers exceed household members" in reasons
     assert "village code does not start with the township code" in reasons
+
+
+@pytest.mark.parametrize(("field", "text", "value"), [
+    ("members", "4人", 4), ("members", "４口", 4), ("labourers", "2 人", 2), ("land_mu", "3.5亩", 3.5),
+    ("land_mu", "1,200亩", 1200.0)])
+def test_counts_and_areas_with_their_unit_typed_in(field: str, text: str, value: float) -> None:
+    from creditscore.parsing import parse_field
+
+    out, reason = parse_field(KINDS["households"].get_field(field), pd.Series([text], dtype="string"))
+    assert reason.isna().all()
+    assert out.iloc[0] == value
+
+
+def test_header_units_are_read_and_ignored_for_matching() -> None:
+    from creditscore.parsing import header_unit
+
+    assert header_unit("年收入（万元）") == "万元"
+    assert header_unit("承包地面积 (亩)") == "亩"
+    assert header_unit("身份证号") is None
+    headers = ["户主姓名", "身份证号", "家庭人口（人）", "劳动力（人）", "年收入（万元）", "家庭资产(元)",
+               "家庭负债（元）", "县区代码", "县区", "乡镇代码", "乡镇", "村代码", "村", "采集日期"]
+    mapping = map_headers(KINDS["households"], headers)
+    assert mapping["年收入（万元）"] == "annual_income"
+    assert mapping["家庭人口（人）"] == "members"
