@@ -93,17 +93,21 @@ class _Roster:
         self.first_row: dict[str, int] = {}  # head_id → first row it was graded on (duplicates are errors)
 
     def notes(self) -> list[str]:
-        out = []
-        for c in self.in_wan:
-            out.append(f"column {c!r} is in 10,000 yuan (万元), as its header says: numbers read as 万元")
-        labels = {"surveyed_on": "surveyed_on (采集日期): the assessment date",
-                  "county_code": "county_code (县区代码): first 6 digits of the village code",
-                  "township_code": "township_code (乡镇代码): first 9 digits of the village code",
-                  "county_name": "county_name (县区): from the store, else the code",
-                  "township_name": "township_name (乡镇): from the store, else the code"}
-        out += [f"no column for {labels[m]}" for m in self.missing]
-        out += [f"no column for {KIND.get_field(m).name} ({KIND.get_field(m).zh}): the latest stored survey's value"
-                for m in self.from_store]
+        """How the file was read, in Chinese for the assessor and in English."""
+        out = [f"“{c}”列按表头所示以万元计 — column {c!r} is in 10,000 yuan (万元), as its header says"
+               for c in self.in_wan]
+        labels = {
+            "surveyed_on": "无“采集日期”列：以评价基准日为采集日期 — no surveyed_on column: the assessment date",
+            "county_code": "无“县区代码”列：取村代码前6位 — no county_code column: first 6 digits of the village code",
+            "township_code": "无“乡镇代码”列：取村代码前9位 — "
+                             "no township_code column: first 9 digits of the village code",
+            "county_name": "无“县区”列：取库中名称，否则用代码 — no county_name column: from the store, else the code",
+            "township_name": "无“乡镇”列：取库中名称，否则用代码 — "
+                             "no township_name column: from the store, else the code",
+        }
+        out += [labels[m] for m in self.missing]
+        out += [f"无“{KIND.get_field(m).zh}”列：取该户最近一次入库采集的值 — "
+                f"no {m} column: the latest stored survey's value" for m in self.from_store]
         return out
 
     def parse(self, raw: pd.DataFrame, rows: np.ndarray, places: dict[str, tuple[str, str]]

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.ticker import MaxNLocator
 
 from creditscore.batch import BatchResult
 from creditscore.batch_output import criteria_notes
@@ -65,6 +66,7 @@ def _share_chart(villages: pd.DataFrame) -> str:
                     xytext=(4, 0), textcoords="offset points", fontsize=8)
     ax.set_xlabel("credit-household share of the village (%)")
     ax.set_ylabel("villages")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     return svg(fig)
 
@@ -83,7 +85,7 @@ def _township_chart(households: pd.DataFrame) -> str:
     for grade in mix.columns:
         ax.barh(mix.index[::-1], mix[grade][::-1] * 100, left=left[::-1], label=grade,
                 color=GRADE_COLOURS.get(grade, "#9e9e9e"))
-        left = left + mix[grade].to_numpy()
+        left = left + mix[grade].to_numpy() * 100
     ax.set_xlabel("% of graded households")
     ax.legend(ncol=len(mix.columns), loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / (len(mix) + 3)),
               frameon=False)
