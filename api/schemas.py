@@ -151,3 +151,4 @@ class JobStatus(BaseModel):
     message: str | None = None
     created_at: dt.datetime
     result_url: str | None = None
+    report_url: str | None = Field(None, description="the printable HTML report, once done")

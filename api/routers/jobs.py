@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import insert, select, update
 
 from api.deps import CallerDep, ServiceDep
@@ -22,6 +22,7 @@ from creditscore.audit import write_audit
 from creditscore.auth import Role
 from creditscore.batch import grade_household_file
 from creditscore.batch_output import SHEETS, write_result
+from creditscore.batch_report import write_report
 from creditscore.errors import CreditScoreError, UnknownSubject
 from creditscore.store import Store
 from creditscore.store.tables import BATCH_JOBS
@@ -77,6 +78,7 @@ class Jobs:
         try:
             result = grade_household_file(service, path, as_of=as_of, progress=progress)
             write_result(result, self.folder / f"{job_id}.xlsx", source=filename)
+            write_report(result, service.catalogues["household"], self.folder / f"{job_id}.html", source=filename)
             self._update(job_id, status="done", rows=result.rows, processed=result.rows,
                          scored=result.scored_rows, rejected=result.rejected_rows)
         except CreditScoreError as exc:
@@ -91,8 +93,10 @@ _PUBLIC = ("job_id", "status", "rows", "processed", "scored", "rejected", "messa
 
 
 def _status(request: Request, job: dict[str, object]) -> JobStatus:
-    url = str(request.url_for("job_result", job_id=job["job_id"])) if job["status"] == "done" else None
-    return JobStatus(**{k: job[k] for k in _PUBLIC}, result_url=url)
+    done = job["status"] == "done"
+    url = str(request.url_for("job_result", job_id=job["job_id"])) if done else None
+    report = str(request.url_for("job_report", job_id=job["job_id"])) if done else None
+    return JobStatus(**{k: job[k] for k in _PUBLIC}, result_url=url, report_url=report)
 
 
 @router.post("/households/batch", response_model=JobStatus, status_code=202, summary="Upload a household file")
@@ -154,3 +158,15 @@ def job_result(request: Request, job_id: str, caller: CallerDep) -> Response:
     data = (request.app.state.jobs.folder / f"{job_id}.xlsx").read_bytes()
     return Response(io.BytesIO(data).getvalue(), media_type=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=grades-{job_id[:8]}.xlsx"})
+
+
+@router.get("/jobs/{job_id}/report", name="job_report", summary="The printable HTML report of a finished batch",
+            response_class=HTMLResponse,
+            responses={200: {"description": "grades, villages, townships, reasons and errors, with charts",
+                             "content": {"text/html": {"schema": {"type": "string"}}}}})
+def job_report(request: Request, job_id: str, caller: CallerDep) -> HTMLResponse:
+    caller.require(Role.ASSESSOR, Role.BANK)
+    job = _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN)
+    if job["status"] != "done":
+        raise UnknownSubject(f"job {job_id} is {job['status']}: no report yet")
+    return HTMLResponse((request.app.state.jobs.folder / f"{job_id}.html").read_text(encoding="utf-8"))

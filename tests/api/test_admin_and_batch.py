@@ -110,6 +110,10 @@ def test_household_batch_upload_poll_download(client: TestClient, store: Store, 
     assert "身份证号校验位错误：应为" in " ".join(errors["原因"])
     assert len(sheets[SHEETS["villages"]]) == households["村代码"].nunique()
     assert not FULL_ID.search(households.to_csv())
+    report = client.get(status["report_url"], headers=auth(keys["assessor"]))
+    assert report.headers["content-type"].startswith("text/html")
+    assert "信用村评定" in report.text
+    assert not FULL_ID.search(report.text)
     other = client.get(f"/v1/jobs/{job['job_id']}", headers=auth(keys["other_bank"]))
     assert other.status_code == 404
 
