@@ -16,7 +16,7 @@ import pandas as pd
 
 from creditscore.batch import BatchResult
 
-__all__ = ["FORMATS", "SHEETS", "criteria_notes", "write_result"]
+__all__ = ["FORMATS", "SHEETS", "criteria_notes", "write_assessment", "write_result"]
 
 FORMATS = (".xlsx", ".csv", ".parquet")
 _BLOCK = 50_000  # rows converted to Python objects at a time
@@ -131,6 +131,31 @@ def _write_sheet(workbook, name: str, frame: pd.DataFrame, header_format) -> Non
         ws.autofilter(0, 0, len(frame), len(frame.columns) - 1)
 
 
+def _write_workbook(path: Path, tables: list[tuple[str, pd.DataFrame]]) -> None:
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                               "strings_to_formulas": False, "strings_to_urls": False})
+    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    try:
+        for name, frame in tables:
+            # a worksheet holds 1,048,576 rows: larger tables continue on numbered sheets, never cut
+            for part, start in enumerate(range(0, max(len(frame), 1), SHEET_ROWS)):
+                _write_sheet(workbook, name if part == 0 else f"{name} ({part + 1})",
+                             frame.iloc[start:start + SHEET_ROWS], header)
+    finally:
+        workbook.close()
+
+
+def write_assessment(villages: pd.DataFrame, townships: pd.DataFrame, out: str | Path) -> Path:
+    """The village and township assessment alone (``creditscore villages --out``), as in a batch workbook."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_workbook(path, [(SHEETS["villages"], _place_sheet(villages, "credit_village", "是否信用村")),
+                           (SHEETS["townships"], _place_sheet(townships, "credit_township", "是否信用乡镇"))])
+    return path
+
+
 def write_result(result: BatchResult, out: str | Path, *, source: str = "") -> list[Path]:
     """Write the batch to ``out`` by its suffix; returns the files written.
 
@@ -143,21 +168,9 @@ def write_result(result: BatchResult, out: str | Path, *, source: str = "") -> l
         raise ValueError(f"{path.name}: output must end in one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".xlsx":
-        import xlsxwriter
-
         tables = _tables(result, source)
-        workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                                   "strings_to_formulas": False, "strings_to_urls": False})
-        header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-        try:
-            for key in ("summary", "households", "villages", "townships", "errors"):
-                frame = tables[key]
-                # a worksheet holds 1,048,576 rows: larger tables continue on numbered sheets, never cut
-                for part, start in enumerate(range(0, max(len(frame), 1), SHEET_ROWS)):
-                    name = SHEETS[key] if part == 0 else f"{SHEETS[key]} ({part + 1})"
-                    _write_sheet(workbook, name, frame.iloc[start:start + SHEET_ROWS], header)
-        finally:
-            workbook.close()
+        _write_workbook(path, [(SHEETS[k], tables[k]) for k in ("summary", "households", "villages", "townships",
+                                                                 "errors")])
         return [path]
     written = []
     raw = {"households": result.households, "villages": result.villages, "townships": result.townships,

@@ -89,6 +89,8 @@ def test_villages_command(tmp_path: Path) -> None:
     out = tmp_path / "villages.xlsx"
     result = runner.invoke(app, ["villages", "--as-of", "2024-06-30", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    sheets = pd.read_excel(out, sheet_name=None)
-    assert sheets["villages"]["households"].sum() == 400
-    assert {"credit_village", "credit_household_share_margin"} <= set(sheets["villages"].columns)
+    sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
+    villages = sheets["信用村评定"]
+    assert villages["农户数"].sum() == 400
+    assert {"是否信用村", "信用户占比", "信用户占比标准", "信用户占比达标", "评定说明"} <= set(villages.columns)
+    assert len(sheets["信用乡镇评定"]) >= 1

@@ -171,10 +171,9 @@ def villages(
         console.print(f"{r.township_name}: {r.credit_villages}/{r.villages} credit villages — "
                       f"{'信用乡镇 ✓' if r.credit_township else 'not a credit township'}")
     if out is not None:
-        with pd.ExcelWriter(out) as writer:
-            village_table.to_excel(writer, sheet_name="villages", index=False)
-            township_table.to_excel(writer, sheet_name="townships", index=False)
-        console.print(f"written to {out}")
+        from creditscore.batch_output import write_assessment
+
+        console.print(f"written to {write_assessment(village_table, township_table, out)}")
 
 
 
