@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.routers import admin, grades, jobs, objections
@@ -34,6 +35,41 @@ not know, 401 / 403 for keys and roles, 413 for an oversized upload.
 **Reasons.** `reasons[].contribution` is in log-odds of default relative to the average subject of the
 training population; the texts are in Chinese and English.
 """
+
+
+class Observe:
+    """Request id, count and latency per route, as plain ASGI.
+
+    ``@app.middleware("http")`` (Starlette's BaseHTTPMiddleware) runs each request through an extra task
+    and a streamed copy of the response; this only wraps ``send``.
+    """
+
+    def __init__(self, app: ASGIApp, *, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")[:40]
+        request_id = given or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id  # request.state.request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.latency.labels(route).observe(time.perf_counter() - started)
+            self.requests.labels(route, scope["method"], str(status)).inc()
 
 
 def create_app(settings: Settings | None = None, *, service: GradingService | None = None) -> FastAPI:
@@ -66,16 +102,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
     model_info = Gauge("creditscore_model_info", "active model bundles", ["segment", "version", "family"],
                        registry=registry)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next) -> Response:
-        request.state.request_id = request.headers.get("X-Request-ID", "")[:40] or uuid.uuid4().hex
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        latency.labels(route).observe(time.perf_counter() - started)
-        requests.labels(route, request.method, str(response.status_code)).inc()
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    app.add_middleware(Observe, requests=requests, latency=latency)
 
     errors.install(app)
     app.include_router(grades.router)
