@@ -62,7 +62,7 @@ class Explanation:
 
 def explain(bundle: ModelBundle, X: pd.DataFrame, *, threads: int = 0) -> Explanation:  # noqa: N803
     """Contributions for every row of ``X`` (indicators in the bundle's feature order)."""
-    matrix = X[bundle.feature_names].to_numpy(dtype=float)
+    matrix = bundle.matrix(X)
     threads = threads or (1 if len(matrix) < 1000 else 0)  # a few rows: one thread, no OpenMP fan-out
     additive = bundle.additive_explainer
     if additive is not None:

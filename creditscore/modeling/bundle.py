@@ -85,8 +85,11 @@ class ModelBundle:
     def version_label(self) -> str:
         return str(self.meta.get("version", f"{self.segment}-{self.family}"))
 
-    def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
+    def matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
+        """The indicators as a float matrix in the bundle's feature order (checked)."""
         if isinstance(X, pd.DataFrame):
+            if list(X.columns) == self.feature_names:  # already in order: no column selection (10× cheaper)
+                return X.to_numpy(dtype=float)
             missing = [c for c in self.feature_names if c not in X.columns]
             if missing:
                 raise ModelMismatch(f"bundle {self.version_label} needs indicators that are absent: {missing}")
@@ -99,7 +102,7 @@ class ModelBundle:
 
     def margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Log-odds of default before calibration (what the explanations decompose)."""
-        matrix = self._matrix(X)
+        matrix = self.matrix(X)
         if self.booster is not None:
             return self.booster.predict(matrix, raw_score=True, num_threads=1 if len(matrix) < 1000 else 0)
         assert self.scorecard is not None
