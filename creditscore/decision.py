@@ -32,10 +32,30 @@ LINE_BASIS = {
 _TAX_LETTERS = np.array(["A", "B", "M", "C", "D"], dtype=object)
 
 
-def _holds(conditions: list[Condition], features: pd.DataFrame) -> np.ndarray:
-    mask = np.ones(len(features), dtype=bool)
+class _Columns:
+    """Indicator columns as float arrays, each read once.
+
+    For a few subjects (the service's one-subject path) the frame is read as one matrix: a pandas column
+    access costs more than a rule's arithmetic on one row.
+    """
+
+    def __init__(self, features: pd.DataFrame) -> None:
+        self.features = features
+        self.matrix = features.to_numpy(dtype=float) if len(features) < 1_000 else None
+        self.position = {c: i for i, c in enumerate(features.columns)}
+        self.cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.cache:
+            self.cache[name] = (self.matrix[:, self.position[name]] if self.matrix is not None
+                                else self.features[name].to_numpy(dtype=float))
+        return self.cache[name]
+
+
+def _holds(conditions: list[Condition], columns: _Columns) -> np.ndarray:
+    mask = np.ones(len(columns.features), dtype=bool)
     for cond in conditions:
-        mask &= cond.holds(features[cond.indicator].to_numpy(dtype=float))
+        mask &= cond.holds(columns[cond.indicator])
     return mask
 
 
@@ -45,14 +65,16 @@ def _append(labels: np.ndarray, mask: np.ndarray, name: str) -> np.ndarray:
 
 
 def decide(segment: str, features: pd.DataFrame, pd_: np.ndarray, *, policy: Policy,
-           scale: MasterScale) -> pd.DataFrame:
+           scale: MasterScale, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Grades and loan terms for every row of ``features`` with calibrated PD ``pd_``.
 
     Columns: ``pd``, ``score``, ``model_grade``, ``final_grade``, ``overrides`` (rule ids, ``;``-joined),
     ``red_list`` (rule ids), ``eligible``, ``credit_line_yuan``, ``line_basis``, ``rate_adjustment_bp``,
-    ``max_term_months``, ``policy_version``.
+    ``max_term_months``, ``policy_version``, and one constant column per entry of ``labels``
+    (e.g. the model version).
     """
     n = len(features)
+    columns = _Columns(features)
     names = np.array(scale.names, dtype=object)
     score = scale.score.score(pd_)
     model_idx = scale.grade_index(pd_)
@@ -63,7 +85,7 @@ def decide(segment: str, features: pd.DataFrame, pd_: np.ndarray, *, policy: Pol
     for rule in policy.overrides:
         if segment not in rule.segments:
             continue
-        mask = _holds(rule.when, features)
+        mask = _holds(rule.when, columns)
         if segment in rule.cap:
             cap = scale.names.index(rule.cap[segment])
             final_idx = np.where(mask, np.maximum(final_idx, cap), final_idx)
@@ -77,7 +99,7 @@ def decide(segment: str, features: pd.DataFrame, pd_: np.ndarray, *, policy: Pol
         if segment not in rule.segments:
             continue
         best = scale.names.index(rule.best)
-        mask = _holds(rule.when, features) & ~overridden  # no lift for a subject under a blacklist rule
+        mask = _holds(rule.when, columns) & ~overridden  # no lift for a subject under a blacklist rule
         step = np.minimum(np.minimum(rule.uplift, remaining), np.maximum(final_idx - best, 0))
         step = np.where(mask, step, 0)
         final_idx = final_idx - step
@@ -86,12 +108,14 @@ def decide(segment: str, features: pd.DataFrame, pd_: np.ndarray, *, policy: Pol
 
     out: dict[str, np.ndarray] = {"pd": pd_, "score": score, "model_grade": names[model_idx],
                                   "final_grade": names[final_idx], "overrides": overrides, "red_list": red}
-    _loan_terms(segment, features, out, ineligible, policy)
+    _loan_terms(segment, columns, out, ineligible, policy)
     out["policy_version"] = np.full(n, policy.version, dtype=object)
+    for name, value in (labels or {}).items():
+        out[name] = np.full(n, value, dtype=object)
     return pd.DataFrame(out, index=features.index)  # built once: per-column inserts cost more than the rules
 
 
-def _loan_terms(segment: str, features: pd.DataFrame, out: dict[str, np.ndarray], ineligible: np.ndarray,
+def _loan_terms(segment: str, features: _Columns, out: dict[str, np.ndarray], ineligible: np.ndarray,
                 policy: Policy) -> None:
     terms = policy.loan_terms
     n = len(out["pd"])
@@ -108,9 +132,9 @@ def _loan_terms(segment: str, features: pd.DataFrame, out: dict[str, np.ndarray]
     basis[~grade_ok] = "ineligible_grade"
     basis[ineligible] = "ineligible_override"
     if segment == "sme":
-        codes = features["tax_grade_latest"].to_numpy(dtype=float)
+        codes = features["tax_grade_latest"]
         letters = np.where(np.isnan(codes), None, _TAX_LETTERS[np.clip(np.nan_to_num(codes), 0, 4).astype(int)])
-        taxes = features["taxes_paid_last_year"].to_numpy(dtype=float)
+        taxes = features["taxes_paid_last_year"]
         tax_ok = np.isin(letters, t.tax_grades)
         no_record = np.isnan(taxes) | np.isnan(codes)
         basis[eligible & no_record] = "no_tax_record"

@@ -40,9 +40,8 @@ def score(bundle: ModelBundle, features: pd.DataFrame, *, catalogue: Catalogue, 
     else:
         pd_ = bundle.calibrator.predict(bundle.margin(features))
         why = pd.DataFrame()
-    decisions = decide(bundle.segment, features, pd_, policy=policy, scale=bundle.scale)
-    decisions["model_version"] = bundle.version_label
-    decisions["catalogue_version"] = catalogue.version
+    decisions = decide(bundle.segment, features, pd_, policy=policy, scale=bundle.scale,
+                       labels={"model_version": bundle.version_label, "catalogue_version": catalogue.version})
     return Scored(decisions, why)
 
 
