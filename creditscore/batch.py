@@ -28,7 +28,7 @@ from creditscore.errors import InvalidRecord
 from creditscore.ids import mask_resident_id
 from creditscore.messages_zh import reason_zh
 from creditscore.parsing import ERROR_COLUMNS, header_matches, header_unit, map_headers, parse_records
-from creditscore.readers import count_rows, read_chunks
+from creditscore.readers import count_rows, read_chunks, sheet_names
 from creditscore.schema import KINDS, FieldType
 
 __all__ = ["BatchResult", "grade_household_file"]
@@ -80,8 +80,12 @@ def _header_score(cells: list[str]) -> int:
 class _Roster:
     """Turns raw chunks into parsed survey rows, remembering what it learnt from the headers."""
 
-    def __init__(self, columns: list[str], as_of: pd.Timestamp, today: dt.date) -> None:
+    def __init__(self, columns: list[str], as_of: pd.Timestamp, today: dt.date, *, sheet: str = "",
+                 seen: dict[str, tuple[str, int]] | None = None) -> None:
         self.mapping = map_headers(KIND, columns, optional=_DERIVABLE)
+        self.sheet = sheet
+        # head_id → (sheet, row) it was first graded on, across the workbook's sheets: duplicates are errors
+        self.seen: dict[str, tuple[str, int]] = {} if seen is None else seen
         self.as_of, self.today = as_of, today
         self.headers = {v: c for c, v in self.mapping.items()}
         present = set(self.mapping.values())
@@ -90,7 +94,6 @@ class _Roster:
         self.from_store = [f.name for f in KIND.fields if not f.required and f.name not in present]
         self.in_wan = [c for c, name in self.mapping.items()
                        if KIND.get_field(name).type is FieldType.MONEY and header_unit(c) == "万元"]
-        self.first_row: dict[str, int] = {}  # head_id → first row it was graded on (duplicates are errors)
 
     def notes(self) -> list[str]:
         """How the file was read, in Chinese for the assessor and in English."""
@@ -144,14 +147,19 @@ class _Roster:
             clean = clean.loc[~late]
         dup = np.zeros(len(clean), dtype=bool)
         for j, (head, row) in enumerate(zip(clean["head_id"].to_numpy(), clean["_row"].to_numpy(), strict=True)):
-            first = self.first_row.setdefault(head, int(row))
-            dup[j] = first != row
+            here = (self.sheet, int(row))
+            dup[j] = self.seen.setdefault(head, here) != here
         if dup.any():
             d = clean.loc[dup]
+
+            def where(head: str) -> str:
+                sheet, row = self.seen[head]
+                return f"row {row}" + (f" of sheet {sheet!r}" if sheet and sheet != self.sheet else "")
+
             extra.append(pd.DataFrame({
                 "_pos": d.index, "row": d["_row"], "column": self.headers.get("head_id", "head_id"),
                 "value": d["head_id"].map(mask_resident_id),
-                "reason": [f"the same head of household is on row {self.first_row[h]}: one row per household"
+                "reason": [f"the same head of household is on {where(h)}: one row per household"
                            for h in d["head_id"]]}))
             clean = clean.loc[~dup]
         if extra:
@@ -239,23 +247,27 @@ def _grade_chunk(service, clean: pd.DataFrame, t: pd.Timestamp, clock: _Clock, f
     return out, loans, arrears[_ARREARS_COLUMNS]
 
 
-def _with_zh(errors: pd.DataFrame) -> pd.DataFrame:
+def _with_zh(errors: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     if not len(errors):
-        return pd.DataFrame(columns=[*ERROR_COLUMNS, "reason_zh"])
+        return pd.DataFrame(columns=["sheet", *ERROR_COLUMNS, "reason_zh"])
     distinct = {r: reason_zh(r) for r in errors["reason"].unique()}
-    out = errors[ERROR_COLUMNS].copy()
+    out = errors[["sheet", *ERROR_COLUMNS]].copy()
     out["reason_zh"] = out["reason"].map(distinct)
-    return out.sort_values("row", kind="stable").reset_index(drop=True)
+    order = {name: i for i, name in enumerate(names)}
+    return out.sort_values(["sheet", "row"], key=lambda c: c.map(order) if c.name == "sheet" else c,
+                           kind="stable").reset_index(drop=True)
 
 
 def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = None, header_row: int | None = None,
-                         chunk_rows: int = 50_000, progress: Progress | None = None,
-                         today: dt.date | None = None) -> BatchResult:
+                         chunk_rows: int = 50_000, progress: Progress | None = None, today: dt.date | None = None,
+                         sheets: list[str] | None = None) -> BatchResult:
     """Grade every household row of ``path`` with ``service`` (a :class:`creditscore.service.GradingService`).
 
-    Raises :class:`creditscore.errors.UnreadableFile` when the file cannot be read at all and
-    :class:`creditscore.errors.InvalidRecord` when it lacks a column that no row can do without;
-    every other problem is an errors row and the other rows are still graded.
+    A workbook's worksheets are all read (or those named in ``sheets``) — a township's workbook often
+    has one sheet per village; a sheet without household columns (instructions, a summary) is
+    skipped with a note. Raises :class:`creditscore.errors.UnreadableFile` when the file cannot be
+    read at all and :class:`creditscore.errors.InvalidRecord` when a sheet lacks a column that no row
+    can do without; every other problem is an errors row and the other rows are still graded.
     """
     from creditscore.rural import assess_villages
 
@@ -264,33 +276,51 @@ def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = N
     t = pd.Timestamp(as_of or dt.date.today())
     today = today or dt.date.today()
     total = count_rows(path)
-    roster: _Roster | None = None
-    places: dict[str, tuple[str, str]] = {}
+    names = sheet_names(path) if sheets is None else list(sheets)
+    several = len(names) > 1
+    rosters: list[_Roster] = []
+    seen: dict[str, tuple[str, int]] = {}
+    skipped: list[str] = []
+    places: dict[str, tuple[str, str]] | None = None
     graded, loans, arrears, errors = [], [], [], []
     read = 0
     if progress:
         progress(0, total)
-    for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row, header_score=_header_score):
-        if roster is None:
-            roster = _Roster(list(chunk.frame.columns), t, today)
-            if {"county_name", "township_name"} & set(roster.missing):
-                places = _places(service.store)
-        read += len(chunk.frame)
-        if len(chunk.frame):
-            clean, problems = roster.parse(chunk.frame, chunk.row_numbers, places)
-            errors.append(problems)
-            if len(clean):
-                out, chunk_loans, chunk_arrears = _grade_chunk(service, clean, t, clock, roster.from_store)
-                graded.append(out)
-                loans.append(chunk_loans)
-                arrears.append(chunk_arrears)
-        clock.lap("read and validate")
-        if progress:
-            progress(read, total)
-    if roster is None:
-        raise InvalidRecord(f"{Path(path).name}: no rows to grade")
-    households = pd.concat(graded, ignore_index=True) if graded else pd.DataFrame(columns=["row", "head_id",
-                                                                                          "grade"])
+    for name in names:
+        roster: _Roster | None = None
+        for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row, header_score=_header_score,
+                                 sheet=name or None):
+            if roster is None:
+                columns = list(chunk.frame.columns)
+                if several and _header_score(columns) < 2:  # an instructions or summary sheet, not households
+                    skipped.append(name)
+                    break
+                try:
+                    roster = _Roster(columns, t, today, sheet=name if several else "", seen=seen)
+                except InvalidRecord as exc:
+                    raise InvalidRecord(f"worksheet {name!r}: {exc}" if several else str(exc)) from None
+                rosters.append(roster)
+                if places is None and {"county_name", "township_name"} & set(roster.missing):
+                    places = _places(service.store)
+            read += len(chunk.frame)
+            if len(chunk.frame):
+                clean, problems = roster.parse(chunk.frame, chunk.row_numbers, places or {})
+                problems["sheet"] = roster.sheet
+                errors.append(problems)
+                if len(clean):
+                    out, chunk_loans, chunk_arrears = _grade_chunk(service, clean, t, clock, roster.from_store)
+                    out.insert(0, "sheet", roster.sheet)
+                    graded.append(out)
+                    loans.append(chunk_loans)
+                    arrears.append(chunk_arrears)
+            clock.lap("read and validate")
+            if progress:
+                progress(read, total)
+    if not rosters:
+        raise InvalidRecord(f"{Path(path).name}: no worksheet has household columns (户主姓名, 身份证号, …)"
+                            if skipped else f"{Path(path).name}: no rows to grade")
+    households = pd.concat(graded, ignore_index=True) if graded else pd.DataFrame(columns=["sheet", "row",
+                                                                                          "head_id", "grade"])
     villages = townships = pd.DataFrame()
     if len(households) and service.policy.rural_assessment is not None:
         villages, townships = assess_villages(
@@ -301,10 +331,15 @@ def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = N
     policy_version = str(households["policy_version"].iloc[0]) if len(households) else service.policy.version
     households = households.drop(columns=["model_version", "policy_version"], errors="ignore")
     households["head_id"] = households["head_id"].map(mask_resident_id)  # results are for display
-    error_table = _with_zh(pd.concat(errors, ignore_index=True) if errors else pd.DataFrame())
+    error_table = _with_zh(pd.concat(errors, ignore_index=True) if errors else pd.DataFrame(), names)
     if progress:
         progress(read, read)
-    return BatchResult(households=households.sort_values("row", kind="stable").reset_index(drop=True),
-                       errors=error_table, villages=villages, townships=townships, rows=read,
-                       as_of=t.date(), model_version=model_version, policy_version=policy_version,
-                       notes=roster.notes(), seconds=time.perf_counter() - started, timings=clock.totals)
+    notes = list(dict.fromkeys(n for r in rosters for n in r.notes()))  # the same note once, not per sheet
+    notes += [f"工作表“{s}”没有农户信息列，未读取 — worksheet {s!r} has no household columns: not read"
+              for s in skipped]
+    order = {name: i for i, name in enumerate(names)}
+    households = households.sort_values(["sheet", "row"], key=lambda c: c.map(order) if c.name == "sheet" else c,
+                                        kind="stable").reset_index(drop=True)
+    return BatchResult(households=households, errors=error_table, villages=villages, townships=townships,
+                       rows=read, as_of=t.date(), model_version=model_version, policy_version=policy_version,
+                       notes=notes, seconds=time.perf_counter() - started, timings=clock.totals)

@@ -25,7 +25,7 @@ SHEETS = {"households": "农户评级", "villages": "信用村评定", "township
           "summary": "说明"}
 
 HOUSEHOLD_LABELS = {
-    "row": "行号", "head_name": "户主姓名", "head_id": "身份证号（脱敏）", "county_name": "县区",
+    "sheet": "工作表", "row": "行号", "head_name": "户主姓名", "head_id": "身份证号（脱敏）", "county_name": "县区",
     "township_name": "乡镇", "village_code": "村代码", "village_name": "村", "grade": "信用等级",
     "model_grade": "模型等级", "score": "信用得分", "pd": "违约概率", "eligible": "可授信",
     "credit_line_yuan": "建议授信额度（元）", "rate_adjustment_bp": "利率浮动（基点）",
@@ -39,7 +39,8 @@ _PLACE_LABELS = {"township_code": "乡镇代码", "township_name": "乡镇", "vi
                  "village_name": "村", "households": "农户数", "credit_households": "信用户数",
                  "borrowers": "借款户数", "late_borrowers": "逾期户数", "outstanding_yuan": "贷款余额（元）",
                  "npl_yuan": "不良贷款（元）", "villages": "行政村数", "credit_villages": "信用村数"}
-ERROR_LABELS = {"row": "行号", "column": "列", "value": "原值", "reason_zh": "原因", "reason": "reason (English)"}
+ERROR_LABELS = {"sheet": "工作表", "row": "行号", "column": "列", "value": "原值", "reason_zh": "原因",
+                "reason": "reason (English)"}
 
 
 def _percent(value: float) -> str:
@@ -81,8 +82,14 @@ def _place_sheet(table: pd.DataFrame, verdict: str, verdict_zh: str) -> pd.DataF
     return out
 
 
+def _one_sheet(frame: pd.DataFrame) -> bool:
+    """A CSV, Parquet or one-sheet workbook: no worksheet column to show."""
+    return "sheet" not in frame or not (frame["sheet"].astype(str) != "").any()
+
+
 def _households_sheet(households: pd.DataFrame) -> pd.DataFrame:
-    out = households[[c for c in HOUSEHOLD_LABELS if c in households]].rename(columns=HOUSEHOLD_LABELS)
+    wanted = [c for c in HOUSEHOLD_LABELS if c in households and not (c == "sheet" and _one_sheet(households))]
+    out = households[wanted].rename(columns=HOUSEHOLD_LABELS)
     if "可授信" in out:
         out["可授信"] = np.where(households["eligible"].astype(bool), "是", "否")
     return out
@@ -107,7 +114,8 @@ def _tables(result: BatchResult, source: str) -> dict[str, pd.DataFrame]:
         "households": _households_sheet(result.households),
         "villages": _place_sheet(result.villages, "credit_village", "是否信用村"),
         "townships": _place_sheet(result.townships, "credit_township", "是否信用乡镇"),
-        "errors": result.errors[list(ERROR_LABELS)].rename(columns=ERROR_LABELS),
+        "errors": result.errors[[c for c in ERROR_LABELS if not (c == "sheet" and _one_sheet(result.errors))]]
+        .rename(columns=ERROR_LABELS),
         "summary": _summary(result, source),
     }
 

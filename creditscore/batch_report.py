@@ -134,7 +134,8 @@ def render_report(result: BatchResult, catalogue: Catalogue, *, source: str = ""
         charts=charts,
         villages=_village_rows(result) if len(result.villages) else [], village_total=len(result.villages),
         townships=townships, errors=result.errors.head(MAX_ERROR_ROWS).to_dict("records"),
-        error_total=len(result.errors), max_villages=MAX_VILLAGE_ROWS)
+        error_total=len(result.errors), max_villages=MAX_VILLAGE_ROWS,
+        sheets="sheet" in result.errors and bool((result.errors["sheet"].astype(str) != "").any()))
 
 
 def write_report(result: BatchResult, catalogue: Catalogue, out: str | Path, *, source: str = "") -> Path:

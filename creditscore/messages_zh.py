@@ -104,6 +104,8 @@ _RULES: list[Rule] = [
     _r(r"^village code does not start with the township code$", "村代码与乡镇代码不一致（应以乡镇代码开头）"),
     _r(r"^published before the event it reports", "公示日期早于事项发生日期"),
     _r(r"^(\w+) is before (\w+): ", _dates_out_of_order),
+    _r(r"^the same head of household is on row (\d+) of sheet '(.+)':",
+       lambda m: f"与“{m.group(2)}”表第{m.group(1)}行为同一户主（身份证号重复）"),
     _r(r"^the same head of household is on row (\d+)", lambda m: f"与第{m.group(1)}行为同一户主（身份证号重复）"),
     _r(r"^surveyed on (\S+), after the assessment date (\d{4}-\d{2}-\d{2})",
        lambda m: f"采集日期{m.group(1)}晚于评价基准日{m.group(2)}"),

@@ -21,7 +21,7 @@ import pandas as pd
 
 from creditscore.errors import UnreadableFile
 
-__all__ = ["SUPPORTED", "Chunk", "count_rows", "read_chunks"]
+__all__ = ["SUPPORTED", "Chunk", "count_rows", "read_chunks", "sheet_names"]
 
 SUPPORTED = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet")
 _SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -105,12 +105,30 @@ def _csv_chunks(path: Path, chunk_rows: int, header_row: int | None, score: Head
         yield _drop_blank(frame, rows)
 
 
+def sheet_names(path: str | Path) -> list[str]:
+    """The worksheets of a workbook, in order (one unnamed "sheet" for CSV and Parquet files)."""
+    p = Path(path)
+    if not p.is_file():
+        raise UnreadableFile(f"{p}: no such file")
+    if p.suffix.lower() not in _SPREADSHEETS:
+        return [""]
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        return list(CalamineWorkbook.from_path(str(p)).sheet_names)
+    except (CalamineError, OSError, ValueError) as exc:
+        raise UnreadableFile(f"{p.name}: not a valid Excel workbook ({exc})") from None
+
+
 def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
-                 score: HeaderScore | None) -> Iterator[Chunk]:
-    """Rows of the first worksheet, read with calamine (Rust): ten times openpyxl's speed on large sheets."""
+                 score: HeaderScore | None, sheet_name: str | None) -> Iterator[Chunk]:
+    """Rows of one worksheet (the first by default), read with calamine (Rust): ten times openpyxl's speed."""
     from python_calamine import CalamineWorkbook
 
-    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    book = CalamineWorkbook.from_path(str(path))
+    if sheet_name and sheet_name not in book.sheet_names:
+        raise UnreadableFile(f"{path.name}: no worksheet {sheet_name!r} (it has {', '.join(book.sheet_names)})")
+    sheet = book.get_sheet_by_name(sheet_name) if sheet_name else book.get_sheet_by_index(0)
     first = 1  # calamine yields from row 1 (empty leading rows included), from the first used column
     rows = iter(sheet.iter_rows())
     top: list[list[str]] = []  # the first rows, held until the header row is known
@@ -120,7 +138,8 @@ def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
             break
     h = header_row - first if header_row is not None else _choose_header(top, score)
     if h < 0 or h >= len(top):
-        raise UnreadableFile(f"{path.name}: the first worksheet is empty" if header_row is None else
+        where = f"worksheet {sheet_name!r}" if sheet_name else "the first worksheet"
+        raise UnreadableFile(f"{path.name}: {where} is empty" if header_row is None else
                              f"{path.name}: there is no row {header_row} to read the headers from")
     headers = [t.strip() or f"column_{i + 1}" for i, t in enumerate(top[h])]
     width = len(headers)
@@ -168,13 +187,14 @@ def _invalid_file_errors() -> tuple[type[Exception], ...]:
 
 
 def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int | None = None,
-                header_score: HeaderScore | None = None) -> Iterator[Chunk]:
+                header_score: HeaderScore | None = None, sheet: str | None = None) -> Iterator[Chunk]:
     """Yield the file's rows as text chunks; raises :class:`UnreadableFile` with a plain reason if it cannot.
 
     Spreadsheets made by people often carry a title or notes above the headers.
     ``header_row`` (1-based; CSV and XLSX) says where the headers are; otherwise, with
     ``header_score``, the row among the first few that names the most known columns is
-    taken, and without it the first non-blank row.
+    taken, and without it the first non-blank row. ``sheet`` names the worksheet of a
+    workbook (default: the first).
     """
     p = Path(path)
     if not p.is_file():
@@ -186,7 +206,7 @@ def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int 
         if suffix in (".csv", ".txt"):
             yield from _csv_chunks(p, chunk_rows, header_row, header_score)
         elif suffix in _SPREADSHEETS:
-            yield from _xlsx_chunks(p, chunk_rows, header_row, header_score)
+            yield from _xlsx_chunks(p, chunk_rows, header_row, header_score, sheet)
         else:
             yield from _parquet_chunks(p, chunk_rows)
     except UnreadableFile:
@@ -216,10 +236,10 @@ def count_rows(path: str | Path) -> int | None:
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
-        try:  # the sheet's recorded dimension: no rows are read
+        try:  # the sheets' recorded dimensions: no rows are read
             wb = load_workbook(p, read_only=True)
             try:
-                return wb.worksheets[0].max_row
+                return sum(ws.max_row or 0 for ws in wb.worksheets)
             finally:
                 wb.close()
         except Exception:

@@ -342,3 +342,45 @@ def test_a_table_longer_than_a_worksheet_continues_on_the_next(graded: BatchResu
     assert parts == [SHEETS["households"], f"{SHEETS['households']} (2)", f"{SHEETS['households']} (3)",
                      f"{SHEETS['households']} (4)"]
     assert sum(len(sheets[p]) for p in parts) == graded.scored_rows
+
+
+def test_a_township_workbook_with_a_sheet_per_village(service: GradingService, surveys: pd.DataFrame,
+                                                       tmp_path: Path) -> None:
+    """Instructions first, then one sheet per village with its own title; a household entered twice."""
+    wb = Workbook()
+    wb.active.title = "填表说明"
+    wb.active.append(["请每村一张表，身份证号列设为文本格式。"])
+    east, west = wb.create_sheet("东村"), wb.create_sheet("西村")
+    for ws, rows in ((east, range(50, 56)), (west, range(56, 60))):
+        ws.append([f"{ws.title}农户信息采集表"])
+        ws.append(HEADERS)
+        for i in rows:
+            ws.append(_row(surveys.loc[i]))
+    west.append(_row(surveys.loc[52]))  # row 7 of 西村 repeats row 5 of 东村
+    path = tmp_path / "乡镇汇总.xlsx"
+    wb.save(path)
+    result = grade_household_file(service, path, as_of=AS_OF)
+    assert (result.rows, result.scored_rows, result.rejected_rows) == (11, 10, 1)
+    assert result.households.groupby("sheet").size().to_dict() == {"东村": 6, "西村": 4}
+    assert result.households["sheet"].tolist()[:6] == ["东村"] * 6  # in workbook order
+    error = result.errors.iloc[0]
+    assert (error["sheet"], error["row"]) == ("西村", 7)
+    assert error["reason_zh"] == "与“东村”表第5行为同一户主（身份证号重复）"
+    assert any("填表说明" in n for n in result.notes)
+    sheets = pd.read_excel(write_result(result, tmp_path / "out.xlsx")[0], sheet_name=None, engine="openpyxl")
+    assert sheets[SHEETS["errors"]][["工作表", "行号"]].values.tolist() == [["西村", 7]]
+    assert set(sheets[SHEETS["households"]]["工作表"]) == {"东村", "西村"}
+
+
+def test_a_sheet_missing_a_required_column_is_named(service: GradingService, surveys: pd.DataFrame,
+                                                    tmp_path: Path) -> None:
+    wb = Workbook()
+    good, bad = wb.active, wb.create_sheet("北村")
+    good.title = "南村"
+    good.append(HEADERS)
+    good.append(_row(surveys.loc[61]))
+    bad.append([h for h in HEADERS if h != "身份证号"])
+    bad.append([v for h, v in zip(HEADERS, _row(surveys.loc[62]), strict=True) if h != "身份证号"])
+    wb.save(tmp_path / "two.xlsx")
+    with pytest.raises(InvalidRecord, match=r"worksheet '北村'.*户主身份证号"):
+        grade_household_file(service, tmp_path / "two.xlsx", as_of=AS_OF)

@@ -35,6 +35,8 @@ def households_score(
     = None,
     report: Annotated[Path | None, typer.Option(help="printable HTML report (default: next to the output)")] = None,
     header_row: Annotated[int | None, typer.Option(help="row of the headers, if not found by itself")] = None,
+    sheet: Annotated[list[str] | None, typer.Option(help="worksheet to read (repeat for several); default: every "
+                                                         "sheet with household columns")] = None,
     chunk_rows: Annotated[int, typer.Option(help="rows graded at a time (memory follows it)")] = 50_000,
 ) -> None:
     """Grade every household in FILE; write grades, village and township assessments, errors and a report.
@@ -69,7 +71,7 @@ def households_score(
             bar.update(task, completed=done, total=total, rate=f"{done / seconds:,.0f}")
 
         result = grade_household_file(service, file, as_of=date, header_row=header_row, chunk_rows=chunk_rows,
-                                      progress=progress)
+                                      progress=progress, sheets=sheet or None)
     caller = Caller(key_prefix="cli", institution=f"cli:{getpass.getuser()}", role=Role.ASSESSOR)
     write_audit(store, caller=caller, request_id=uuid.uuid4().hex, route="cli households score", status=200,
                 subject_type="household", purpose=purpose, authorization_ref=authorization_ref)
