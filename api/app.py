@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
         else:
             app.state.service = service
         app.state.jobs = jobs.Jobs(app.state.service.store, settings.data_dir / "jobs")
+        app.state.jobs.housekeeping(settings.batch_retention_days)
         for m in app.state.service.models():
             model_info.labels(segment=m["segment"], version=m["version"], family=m["family"]).set(1)
         yield

@@ -143,7 +143,7 @@ class ModelInfo(BaseModel):
 
 class JobStatus(BaseModel):
     job_id: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "expired"]
     rows: int | None = None
     processed: int = 0
     scored: int = 0

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     grading_threads: int = 1
     #: Largest accepted upload for batch files, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
+    #: Days a finished batch's workbook and report are kept (they hold graded households; then deleted).
+    batch_retention_days: int = 30
 
     def models_dir_for(self, source: str, segment: str) -> Path:
         return Path(source) / segment

@@ -43,6 +43,31 @@ class Jobs:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
 
+    def housekeeping(self, retention_days: int, *, stalled_after: dt.timedelta = dt.timedelta(hours=1)) -> None:
+        """At start-up: fail jobs no worker is grading any more; delete results past their retention.
+
+        A running job writes its progress at every chunk, so one silent for an hour belongs to a worker
+        that died. Results hold graded households: they are not kept for ever.
+        """
+        now = dt.datetime.now(dt.UTC)
+        with self.store.engine.begin() as conn:
+            conn.execute(update(BATCH_JOBS)
+                         .where(BATCH_JOBS.c.status.in_(["queued", "running"]),
+                                BATCH_JOBS.c.updated_at < now - stalled_after)
+                         .values(status="failed", updated_at=now,
+                                 message="the service stopped while the file was being graded: upload it again"))
+            old = conn.execute(select(BATCH_JOBS.c.job_id)
+                               .where(BATCH_JOBS.c.status.in_(["done", "failed"]),
+                                      BATCH_JOBS.c.updated_at < now - dt.timedelta(days=retention_days))).scalars()
+            expired = list(old)
+            if expired:
+                conn.execute(update(BATCH_JOBS).where(BATCH_JOBS.c.job_id.in_(expired))
+                             .values(status="expired", updated_at=now,
+                                     message=f"results are deleted after {retention_days} days"))
+        for job_id in expired:
+            for suffix in (".xlsx", ".html"):
+                (self.folder / f"{job_id}{suffix}").unlink(missing_ok=True)
+
     def _update(self, job_id: str, **values: object) -> None:
         with self.store.engine.begin() as conn:
             conn.execute(update(BATCH_JOBS).where(BATCH_JOBS.c.job_id == job_id)
@@ -154,7 +179,7 @@ def job_result(request: Request, job_id: str, caller: CallerDep) -> Response:
     caller.require(Role.ASSESSOR, Role.BANK)
     job = _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN)
     if job["status"] != "done":
-        raise UnknownSubject(f"job {job_id} is {job['status']}: no result yet")
+        raise UnknownSubject(f"job {job_id} is {job['status']}: {job['message'] or 'no result yet'}")
     data = (request.app.state.jobs.folder / f"{job_id}.xlsx").read_bytes()
     return Response(io.BytesIO(data).getvalue(), media_type=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=grades-{job_id[:8]}.xlsx"})
@@ -168,5 +193,5 @@ def job_report(request: Request, job_id: str, caller: CallerDep) -> HTMLResponse
     caller.require(Role.ASSESSOR, Role.BANK)
     job = _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN)
     if job["status"] != "done":
-        raise UnknownSubject(f"job {job_id} is {job['status']}: no report yet")
+        raise UnknownSubject(f"job {job_id} is {job['status']}: {job['message'] or 'no report yet'}")
     return HTMLResponse((request.app.state.jobs.folder / f"{job_id}.html").read_text(encoding="utf-8"))

@@ -180,3 +180,30 @@ def test_any_worker_reports_on_any_job(client: TestClient, store: Store, keys: d
         status = other_worker.get(f"/v1/jobs/{job_id}", headers=auth(keys["assessor"])).json()
         assert (status["status"], status["rows"]) == ("done", 40)
         assert other_worker.get(f"/v1/jobs/{job_id}/result", headers=auth(keys["assessor"])).status_code == 200
+
+
+def test_housekeeping_fails_stalled_jobs_and_deletes_old_results(store: Store, tmp_path) -> None:
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from api.routers.jobs import Jobs
+    from creditscore.store.tables import BATCH_JOBS
+
+    jobs = Jobs(store, tmp_path / "jobs")
+    now = dt.datetime.now(dt.UTC)
+    rows = {"stalled": ("running", now - dt.timedelta(hours=3)), "busy": ("running", now),
+            "old": ("done", now - dt.timedelta(days=40)), "recent": ("done", now - dt.timedelta(days=2))}
+    with store.engine.begin() as conn:
+        for name, (status, at) in rows.items():
+            conn.execute(insert(BATCH_JOBS).values(job_id=f"hk-{name}", owner="x", filename="f.csv", status=status,
+                                                   processed=0, scored=0, rejected=0, created_at=at, updated_at=at))
+    for name in ("old", "recent"):
+        (tmp_path / "jobs" / f"hk-{name}.xlsx").write_bytes(b"x")
+    jobs.housekeeping(30)
+    status = {name: jobs.get(f"hk-{name}")["status"] for name in rows}
+    assert status == {"stalled": "failed", "busy": "running", "old": "expired", "recent": "done"}
+    assert "upload it again" in jobs.get("hk-stalled")["message"]
+    assert not (tmp_path / "jobs" / "hk-old.xlsx").exists()
+    assert (tmp_path / "jobs" / "hk-recent.xlsx").exists()
+    jobs.executor.shutdown()
