@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import CallerDep, ServiceDep
 from api.schemas import PROBLEMS, GradeResponse, InlineGradeRequest, InlineHouseholdRequest
@@ -30,7 +30,7 @@ def _required_authorisation(reference: str | None) -> str:
     return reference.strip()
 
 
-def _response(request: Request, service: GradingService, record: dict[str, object]) -> GradeResponse:
+def _response(request: Request, service: GradingService, record: dict[str, object]) -> Response:
     rules = {r.id: r for r in [*service.policy.overrides, *service.policy.red_list.rules]}
 
     def rule(rid: str) -> dict[str, str]:
@@ -48,12 +48,17 @@ def _response(request: Request, service: GradingService, record: dict[str, objec
 
 
 def _audited(request: Request, service: GradingService, caller: Caller, *, route: str, subject: str | None,
-             segment: str, purpose: str, authorization_ref: str | None, grade) -> GradeResponse:
-    """Run ``grade()`` and write the audit line whatever happens (the query itself is what is logged)."""
+             segment: str, purpose: str, authorization_ref: str | None, grade) -> Response:
+    """Run ``grade()`` and write the audit line whatever happens (the query itself is what is logged).
+
+    The response is serialised here, from the validated model: returned as a ``Response``, FastAPI does
+    not validate it a second time in another trip through the thread pool (``response_model`` still
+    documents it).
+    """
     status, record = 200, None
     try:
         record = grade()
-        return _response(request, service, record)
+        return Response(_response(request, service, record).model_dump_json(), media_type="application/json")
     except CreditScoreError as exc:
         status = 404 if isinstance(exc, UnknownSubject) else 422
         raise
@@ -72,7 +77,7 @@ def enterprise_grade(
     purpose: Annotated[str | None, Query(max_length=200, examples=["loan_application"],
                                          description="why you query (agreed purpose) — required")] = None,
     as_of: Annotated[dt.date | None, Query(description="as-of date; default today")] = None,
-) -> GradeResponse:
+) -> Response:
     """PD, grade, reasons and 信易贷 terms of a firm, from the credit information store, as of a date."""
     caller.require(Role.BANK)
     purpose = _required_purpose(purpose)
@@ -83,7 +88,7 @@ def enterprise_grade(
 
 @router.post("/enterprises/grade", response_model=GradeResponse, summary="Grade a firm from records you send")
 def enterprise_grade_inline(request: Request, body: InlineGradeRequest, service: ServiceDep,
-                            caller: CallerDep) -> GradeResponse:
+                            caller: CallerDep) -> Response:
     """For a bank with its own data: the same grade, computed from the records in the request."""
     caller.require(Role.BANK)
     purpose = _required_purpose(body.purpose)
@@ -106,7 +111,7 @@ def household_grade(
                                                    description="the person's written authorisation (授权书编号) — "
                                                                "required")] = None,
     as_of: Annotated[dt.date | None, Query()] = None,
-) -> GradeResponse:
+) -> Response:
     """Querying a person needs their authorisation and a purpose (征信业管理条例 art. 18); both are audited."""
     caller.require(Role.BANK, Role.ASSESSOR)
     purpose = _required_purpose(purpose)
@@ -118,7 +123,7 @@ def household_grade(
 
 @router.post("/households/grade", response_model=GradeResponse, summary="Grade a household from records you send")
 def household_grade_inline(request: Request, body: InlineHouseholdRequest, service: ServiceDep,
-                           caller: CallerDep) -> GradeResponse:
+                           caller: CallerDep) -> Response:
     caller.require(Role.BANK, Role.ASSESSOR)
     purpose = _required_purpose(body.purpose)
     authorization_ref = _required_authorisation(body.authorization_ref)
