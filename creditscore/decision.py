@@ -14,7 +14,7 @@ import pandas as pd
 from creditscore.grades import MasterScale
 from creditscore.policy import Condition, Policy
 
-__all__ = ["LINE_BASIS", "decide"]
+__all__ = ["LINE_BASIS", "decide", "decide_columns"]
 
 #: Why a credit line is what it is (``line_basis`` column), in words.
 LINE_BASIS = {
@@ -66,6 +66,13 @@ def _append(labels: np.ndarray, mask: np.ndarray, name: str) -> np.ndarray:
 
 def decide(segment: str, features: pd.DataFrame, pd_: np.ndarray, *, policy: Policy,
            scale: MasterScale, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """:func:`decide_columns` as a DataFrame indexed like ``features``."""
+    return pd.DataFrame(decide_columns(segment, features, pd_, policy=policy, scale=scale, labels=labels),
+                        index=features.index)
+
+
+def decide_columns(segment: str, features: pd.DataFrame, pd_: np.ndarray, *, policy: Policy,
+                   scale: MasterScale, labels: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Grades and loan terms for every row of ``features`` with calibrated PD ``pd_``.
 
     Columns: ``pd``, ``score``, ``model_grade``, ``final_grade``, ``overrides`` (rule ids, ``;``-joined),
@@ -112,7 +119,7 @@ def decide(segment: str, features: pd.DataFrame, pd_: np.ndarray, *, policy: Pol
     out["policy_version"] = np.full(n, policy.version, dtype=object)
     for name, value in (labels or {}).items():
         out[name] = np.full(n, value, dtype=object)
-    return pd.DataFrame(out, index=features.index)  # built once: per-column inserts cost more than the rules
+    return out
 
 
 def _loan_terms(segment: str, features: _Columns, out: dict[str, np.ndarray], ineligible: np.ndarray,

@@ -90,6 +90,10 @@ def _render(ind: Indicator, language: str, values: np.ndarray) -> np.ndarray:
     return texts[inverse]
 
 
+REASON_COLUMNS = ["subject_id", "kind", "rank", "reason_code", "indicator", "family", "contribution", "value",
+                  "text_zh", "text_en"]
+
+
 def reasons(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3, favourable: int = 2,
             min_contribution: float = 1e-6) -> pd.DataFrame:
     """The top adverse and favourable indicators of each subject, with their reason texts.
@@ -99,6 +103,13 @@ def reasons(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3,
     ``contribution`` (log-odds), ``value`` (the subject's own), ``text_zh``, ``text_en``.
     Indicators whose contribution is below ``min_contribution`` in size are not reasons.
     """
+    return pd.DataFrame(reason_columns(explanation, catalogue, adverse=adverse, favourable=favourable,
+                                       min_contribution=min_contribution), columns=REASON_COLUMNS)
+
+
+def reason_columns(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3, favourable: int = 2,
+                   min_contribution: float = 1e-6) -> dict[str, np.ndarray]:
+    """:func:`reasons` as arrays by column (one subject's decision needs no DataFrame)."""
     c = explanation.contributions
     n = c.shape[0]
     parts = []
@@ -110,10 +121,8 @@ def reasons(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3,
         strength = np.take_along_axis(signed, top, axis=1)
         rows, ranks = np.nonzero(strength > min_contribution)
         parts.append((rows, np.full(len(rows), kind_code), ranks + 1, top[rows, ranks]))
-    columns = ["subject_id", "kind", "rank", "reason_code", "indicator", "family", "contribution", "value",
-               "text_zh", "text_en"]
     if not parts or sum(len(p[0]) for p in parts) == 0:
-        return pd.DataFrame(columns=columns)
+        return {c: np.array([], dtype=object) for c in REASON_COLUMNS}
     rows, kinds, ranks, cols = (np.concatenate(x) for x in zip(*parts, strict=True))
     order = np.lexsort((ranks, kinds, rows))  # by subject, adverse first, strongest first
     rows, kinds, ranks, cols = rows[order], kinds[order], ranks[order], cols[order]
@@ -126,13 +135,13 @@ def reasons(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3,
         text_zh[at] = _render(indicators[col], "zh", values[at])
         text_en[at] = _render(indicators[col], "en", values[at])
     names = np.array(explanation.feature_names, dtype=object)
-    return pd.DataFrame({
+    return {
         "subject_id": np.asarray(explanation.subjects, dtype=object)[rows],
         "kind": np.array(["adverse", "favourable"], dtype=object)[kinds], "rank": ranks,
         "reason_code": names[cols], "indicator": np.array([i.name_en for i in indicators], dtype=object)[cols],
         "family": np.array([i.family.value for i in indicators], dtype=object)[cols],
         "contribution": c[rows, cols], "value": values, "text_zh": text_zh, "text_en": text_en,
-    }, columns=columns)
+    }
 
 
 def family_view(explanation: Explanation, catalogue: Catalogue) -> pd.DataFrame:

@@ -8,13 +8,13 @@ and in a batch of a million gets the same PD, grade, terms and reasons.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
 
 import numpy as np
 import pandas as pd
 
-from creditscore.decision import LINE_BASIS, decide
-from creditscore.explain import MEANING, explain, reasons
+from creditscore.decision import LINE_BASIS, decide_columns
+from creditscore.explain import MEANING, REASON_COLUMNS, explain, reason_columns
 from creditscore.features.catalogue import Catalogue
 from creditscore.modeling.bundle import ModelBundle
 from creditscore.policy import Policy
@@ -22,12 +22,25 @@ from creditscore.policy import Policy
 __all__ = ["Scored", "decision_record", "score"]
 
 
-@dataclass
 class Scored:
-    """Decisions (one row per subject) and their reasons (one row per reason)."""
+    """Decisions (one row per subject) and their reasons (one row per reason).
 
-    decisions: pd.DataFrame
-    reasons: pd.DataFrame
+    Held as arrays by column; the DataFrames are built when first asked for. A batch asks for them;
+    the service's one-subject decision record reads the arrays and never pays for a frame.
+    """
+
+    def __init__(self, index: pd.Index, decisions: dict[str, np.ndarray], reasons: dict[str, np.ndarray]) -> None:
+        self.index = index
+        self.decision_columns = decisions
+        self.reason_columns = reasons
+
+    @functools.cached_property
+    def decisions(self) -> pd.DataFrame:
+        return pd.DataFrame(self.decision_columns, index=self.index)
+
+    @functools.cached_property
+    def reasons(self) -> pd.DataFrame:
+        return pd.DataFrame(self.reason_columns, columns=REASON_COLUMNS) if self.reason_columns else pd.DataFrame()
 
 
 def score(bundle: ModelBundle, features: pd.DataFrame, *, catalogue: Catalogue, policy: Policy,
@@ -36,24 +49,22 @@ def score(bundle: ModelBundle, features: pd.DataFrame, *, catalogue: Catalogue, 
     if with_reasons:
         explanation = explain(bundle, features)
         pd_ = bundle.calibrator.predict(explanation.margin)  # one TreeSHAP pass gives the margin too
-        why = reasons(explanation, catalogue, adverse=adverse, favourable=favourable)
+        why = reason_columns(explanation, catalogue, adverse=adverse, favourable=favourable)
     else:
         pd_ = bundle.calibrator.predict(bundle.margin(features))
-        why = pd.DataFrame()
-    decisions = decide(bundle.segment, features, pd_, policy=policy, scale=bundle.scale,
-                       labels={"model_version": bundle.version_label, "catalogue_version": catalogue.version})
-    return Scored(decisions, why)
+        why = {}
+    decisions = decide_columns(bundle.segment, features, pd_, policy=policy, scale=bundle.scale,
+                               labels={"model_version": bundle.version_label, "catalogue_version": catalogue.version})
+    return Scored(features.index, decisions, why)
 
 
 def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: str) -> dict[str, object]:
     """What a regulator or the subject may later ask about one decision, as plain data."""
-    d = scored.decisions
-    position = d.index.get_loc(subject_id)
-    row = dict(zip(d.columns, d.iloc[position].tolist(), strict=True))  # one row, one Series: 4× cheaper
-    why = scored.reasons
-    columns = [c for c in why.columns if c != "subject_id"]
-    values = {c: why[c].to_numpy() for c in columns}  # one array per column, not one Series per cell
-    mine = np.flatnonzero(why["subject_id"].to_numpy() == subject_id) if len(why) else np.array([], dtype=int)
+    position = scored.index.get_loc(subject_id)
+    row = {c: v[position] for c, v in scored.decision_columns.items()}
+    why = scored.reason_columns
+    columns = [c for c in REASON_COLUMNS if c != "subject_id"]
+    mine = np.flatnonzero(why["subject_id"] == subject_id) if why else np.array([], dtype=int)
     basis = row["line_basis"]
     return {
         "subject_id": subject_id, "segment": segment, "as_of": pd.Timestamp(as_of).date().isoformat(),
@@ -71,6 +82,6 @@ def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: 
             "basis": basis, "basis_zh": LINE_BASIS.get(basis, ("", ""))[0],
             "basis_en": LINE_BASIS.get(basis, ("", ""))[1],
         },
-        "reasons": [{c: values[c][i] for c in columns} for i in mine],
+        "reasons": [{c: why[c][i] for c in columns} for i in mine],
         "meaning": MEANING,
     }
