@@ -111,6 +111,9 @@ def prepare_records(records: Records, t: float, policy: Policy, kinds: Iterable[
             out[name] = empty_columns(kind)
             continue
         cols = from_frame(kind, raw) if isinstance(raw, pd.DataFrame) else raw
+        if length(cols) == 0:  # most kinds are empty for one subject: nothing to filter
+            out[name] = cols
+            continue
         known = _date_of(kind, cols, kind.event_date or "published_on") <= t
         if kind.has_published_on:
             known &= cols["published_on"] <= t
