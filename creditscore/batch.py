@@ -54,6 +54,7 @@ class BatchResult:
     townships: pd.DataFrame
     rows: int  # data rows read (blank rows are not rows)
     as_of: dt.date
+    grades: list[str] = field(default_factory=list)  # the household scale's grades, best first
     model_version: str = ""
     policy_version: str = ""
     notes: list[str] = field(default_factory=list)  # how the file was read: header row, units, derived columns
@@ -145,10 +146,11 @@ class _Roster:
                 "reason": [f"surveyed on {s:%Y-%m-%d}, after the assessment date {self.as_of:%Y-%m-%d}: "
                            "a survey cannot be used before it was made" for s in d["surveyed_on"]]}))
             clean = clean.loc[~late]
-        dup = np.zeros(len(clean), dtype=bool)
-        for j, (head, row) in enumerate(zip(clean["head_id"].to_numpy(), clean["_row"].to_numpy(), strict=True)):
-            here = (self.sheet, int(row))
-            dup[j] = self.seen.setdefault(head, here) != here
+        heads = clean["head_id"]
+        earlier = heads.map(self.seen).notna().to_numpy()  # seen in an earlier chunk or sheet
+        dup = earlier | heads.duplicated(keep="first").to_numpy()  # or earlier in this chunk
+        first = clean.loc[~dup]
+        self.seen.update(zip(first["head_id"], ((self.sheet, int(r)) for r in first["_row"]), strict=True))
         if dup.any():
             d = clean.loc[dup]
 
@@ -252,6 +254,7 @@ def _with_zh(errors: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=["sheet", *ERROR_COLUMNS, "reason_zh"])
     distinct = {r: reason_zh(r) for r in errors["reason"].unique()}
     out = errors[["sheet", *ERROR_COLUMNS]].copy()
+    out["row"] = out["row"].astype("int64")  # chunks without errors concatenate as object columns
     out["reason_zh"] = out["reason"].map(distinct)
     order = {name: i for i, name in enumerate(names)}
     return out.sort_values(["sheet", "row"], key=lambda c: c.map(order) if c.name == "sheet" else c,
@@ -341,5 +344,6 @@ def grade_household_file(service, path: str | Path, *, as_of: dt.date | None = N
     households = households.sort_values(["sheet", "row"], key=lambda c: c.map(order) if c.name == "sheet" else c,
                                         kind="stable").reset_index(drop=True)
     return BatchResult(households=households, errors=error_table, villages=villages, townships=townships,
-                       rows=read, as_of=t.date(), model_version=model_version, policy_version=policy_version,
-                       notes=notes, seconds=time.perf_counter() - started, timings=clock.totals)
+                       grades=service.active["household"].bundle.scale.names, rows=read, as_of=t.date(),
+                       model_version=model_version, policy_version=policy_version, notes=notes,
+                       seconds=time.perf_counter() - started, timings=clock.totals)

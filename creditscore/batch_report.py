@@ -28,9 +28,14 @@ from creditscore.batch_output import criteria_notes
 from creditscore.charts import svg, text_as_text
 from creditscore.features.catalogue import Catalogue
 
-__all__ = ["GRADE_COLOURS", "render_report", "top_reasons", "write_report"]
+__all__ = ["grade_colours", "render_report", "top_reasons", "write_report"]
 
-GRADE_COLOURS = {"AAA": "#1a7f37", "AA": "#4caf50", "A": "#a5d6a7", "非信用户": "#e57373"}
+
+def grade_colours(grades: list[str]) -> dict[str, str]:
+    """A colour per grade of the scale, best first: green through yellow to red (the scale decides the grades)."""
+    cmap = mpl.colormaps["RdYlGn"]
+    steps = np.linspace(0.85, 0.1, len(grades)) if len(grades) > 1 else [0.85]
+    return {g: mpl.colors.to_hex(cmap(s)) for g, s in zip(grades, steps, strict=True)}
 MAX_VILLAGE_ROWS = 2_000  # a printed report lists the villages most in need first; the workbook has them all
 MAX_ERROR_ROWS = 500
 
@@ -71,20 +76,19 @@ def _share_chart(villages: pd.DataFrame) -> str:
     return svg(fig)
 
 
-def _grade_mix(households: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+def _grade_mix(households: pd.DataFrame, by: list[str], grades: list[str]) -> pd.DataFrame:
     counts = households.groupby([*by, "grade"]).size().unstack("grade", fill_value=0)
-    counts = counts.reindex(columns=[g for g in GRADE_COLOURS if g in counts.columns] +
-                            [g for g in counts.columns if g not in GRADE_COLOURS], fill_value=0)
+    counts = counts.reindex(columns=grades, fill_value=0)
     return counts.div(counts.sum(axis=1), axis=0)
 
 
-def _township_chart(households: pd.DataFrame) -> str:
-    mix = _grade_mix(households, ["township_name"]).head(40)
+def _township_chart(households: pd.DataFrame, colours: dict[str, str]) -> str:
+    mix = _grade_mix(households, ["township_name"], list(colours)).head(40)
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(mix) + 1.0))
     left = np.zeros(len(mix))
     for grade in mix.columns:
         ax.barh(mix.index[::-1], mix[grade][::-1] * 100, left=left[::-1], label=grade,
-                color=GRADE_COLOURS.get(grade, "#9e9e9e"))
+                color=colours[grade])
         left = left + mix[grade].to_numpy() * 100
     ax.set_xlabel("% of graded households")
     ax.legend(ncol=len(mix.columns), loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / (len(mix) + 3)),
@@ -94,9 +98,9 @@ def _township_chart(households: pd.DataFrame) -> str:
     return svg(fig)
 
 
-def _village_rows(result: BatchResult) -> list[dict[str, object]]:
+def _village_rows(result: BatchResult, colours: dict[str, str]) -> list[dict[str, object]]:
     v = result.villages.copy()
-    mix = _grade_mix(result.households, ["village_code"])
+    mix = _grade_mix(result.households, ["village_code"], list(colours))
     v["notes"] = criteria_notes(v)
     v = v.sort_values(["credit_village", "credit_household_share_margin"], ascending=[True, True])
     rows = []
@@ -109,7 +113,7 @@ def _village_rows(result: BatchResult) -> list[dict[str, object]]:
             "on_time": None if pd.isna(r.on_time_repayment) else float(r.on_time_repayment),
             "npl": None if pd.isna(r.npl_ratio) else float(r.npl_ratio),
             "credit_village": bool(r.credit_village), "notes": r.notes,
-            "mix": [(g, float(shares.get(g, 0.0)), GRADE_COLOURS.get(g, "#9e9e9e")) for g in GRADE_COLOURS],
+            "mix": [(g, float(shares.get(g, 0.0)), c) for g, c in colours.items()],
         })
     return rows
 
@@ -119,7 +123,8 @@ def render_report(result: BatchResult, catalogue: Catalogue, *, source: str = ""
     env = Environment(loader=PackageLoader("creditscore", "templates"), autoescape=select_autoescape(["html"]))
     hh = result.households
     reasons = top_reasons(hh, catalogue) if len(hh) else pd.DataFrame()
-    grades = hh["grade"].value_counts().reindex(list(GRADE_COLOURS), fill_value=0) if len(hh) else None
+    colours = grade_colours(result.grades)
+    grades = hh["grade"].value_counts().reindex(result.grades, fill_value=0) if len(hh) else None
     townships = []
     if len(result.townships):
         t = result.townships.copy()
@@ -128,11 +133,11 @@ def render_report(result: BatchResult, catalogue: Catalogue, *, source: str = ""
     with text_as_text():
         charts = {"reasons": _reasons_chart(reasons) if len(reasons) else "",
                   "share": _share_chart(result.villages) if len(result.villages) else "",
-                  "townships": _township_chart(hh) if len(hh) else ""}
+                  "townships": _township_chart(hh, colours) if len(hh) else ""}
     return env.get_template("household_report.html.j2").render(
-        r=result, source=source, grades=grades, colours=GRADE_COLOURS, reasons=reasons.to_dict("records"),
+        r=result, source=source, grades=grades, colours=colours, reasons=reasons.to_dict("records"),
         charts=charts,
-        villages=_village_rows(result) if len(result.villages) else [], village_total=len(result.villages),
+        villages=_village_rows(result, colours) if len(result.villages) else [], village_total=len(result.villages),
         townships=townships, errors=result.errors.head(MAX_ERROR_ROWS).to_dict("records"),
         error_total=len(result.errors), max_villages=MAX_VILLAGE_ROWS,
         sheets="sheet" in result.errors and bool((result.errors["sheet"].astype(str) != "").any()))

@@ -25,7 +25,7 @@ from creditscore.scoring import decision_record, score
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
 
-__all__ = ["GradingService", "InvalidInline", "segment_of"]
+__all__ = ["GradingService", "InvalidInline", "load_bundle", "segment_of"]
 
 SEGMENTS = ("sme", "household")
 
@@ -48,6 +48,25 @@ def segment_of(subject_id: str) -> tuple[str, str]:
         except InvalidCode as firm_error:
             looks_personal = str(subject_id).strip()[:17].isdigit()
             raise (person_error if looks_personal else firm_error) from None
+
+
+def load_bundle(segment: str, catalogue: Catalogue, source: str, settings: Settings) -> tuple[ModelBundle, str]:
+    """The bundle a model source names, and where it came from.
+
+    ``source``: "registry" (the ``@champion``; the shipped demo bundle until one is promoted), "demo", or a
+    folder holding one bundle per segment (``<folder>/sme``, ``<folder>/household``).
+    """
+    if source == "registry":
+        from creditscore.registry import RegistryError, load_registered
+
+        try:
+            return load_registered(segment, catalogue=catalogue, settings=settings), f"registry:{segment}@champion"
+        except RegistryError:
+            source = "demo"  # nothing promoted yet: the shipped demo bundle keeps the service useful
+    if source == "demo":
+        return ModelBundle.load(DEMO_BUNDLES / segment, catalogue=catalogue), "demo"
+    path = settings.models_dir_for(source, segment)
+    return ModelBundle.load(path, catalogue=catalogue), str(path)
 
 
 @dataclass
@@ -73,20 +92,7 @@ class GradingService:
     # --- models ------------------------------------------------------------------------------------
 
     def _load(self, segment: str) -> Active:
-        catalogue = self.catalogues[segment]
-        source = self.model_source
-        if source == "registry":
-            from creditscore.registry import RegistryError, load_registered
-
-            try:
-                return Active(load_registered(segment, catalogue=catalogue, settings=self.settings),
-                              f"registry:{segment}@champion")
-            except RegistryError:
-                source = "demo"  # nothing promoted yet: the shipped demo bundle keeps the service useful
-        if source == "demo":
-            return Active(ModelBundle.load(DEMO_BUNDLES / segment, catalogue=catalogue), "demo")
-        path = self.settings.models_dir_for(source, segment)
-        return Active(ModelBundle.load(path, catalogue=catalogue), str(path))
+        return Active(*load_bundle(segment, self.catalogues[segment], self.model_source, self.settings))
 
     def reload(self) -> dict[str, str]:
         """Load the bundles again (e.g. after ``creditscore promote``); keeps the old ones if a load fails."""

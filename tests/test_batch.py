@@ -384,3 +384,11 @@ def test_a_sheet_missing_a_required_column_is_named(service: GradingService, sur
     wb.save(tmp_path / "two.xlsx")
     with pytest.raises(InvalidRecord, match=r"worksheet '北村'.*户主身份证号"):
         grade_household_file(service, tmp_path / "two.xlsx", as_of=AS_OF)
+
+
+def test_the_result_does_not_depend_on_the_chunk_size(service: GradingService, graded: BatchResult,
+                                                      messy: tuple[Path, dict[int, str]]) -> None:
+    """Duplicates are found within a chunk as across chunks: one chunk gives what chunks of 7 gave."""
+    whole = grade_household_file(service, messy[0], as_of=AS_OF, chunk_rows=10_000)
+    pd.testing.assert_frame_equal(whole.errors, graded.errors, check_dtype=False)
+    pd.testing.assert_frame_equal(whole.households, graded.households, check_dtype=False)

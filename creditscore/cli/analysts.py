@@ -21,7 +21,9 @@ def monitor(
                                                 "training dates")] = "",
     previous: Annotated[str, typer.Option(help="earlier date for the migration matrix; default: a year before")]
     = "",
-    model: Annotated[str, typer.Option(help="demo, registry (the @champion) or a bundle folder")] = "registry",
+    model: Annotated[str, typer.Option(help="registry (the @champion, else the demo bundle), demo, or a folder "
+                                            "with one bundle per segment (as CREDITSCORE_MODEL_SOURCE)")]
+    = "registry",
     out: Annotated[Path, typer.Option(help="folder for the JSON and HTML reports")] = Path("monitoring"),
     fail_on_alert: Annotated[bool, typer.Option(help="exit with code 1 when an alert fires (for schedulers)")]
     = False,
@@ -30,22 +32,14 @@ def monitor(
     import pandas as pd
 
     from creditscore.features import load_catalogue
-    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
     from creditscore.monitoring import monitor_store
     from creditscore.monitoring_report import write_monitoring_report
+    from creditscore.service import load_bundle
+    from creditscore.settings import get_settings
 
     store = _store()
-    catalogue = load_catalogue(segment)
-    if model == "registry":
-        from creditscore.registry import RegistryError, load_registered
-
-        try:
-            bundle = load_registered(segment, catalogue=catalogue)
-        except RegistryError:
-            console.print("[dim]no @champion in the registry: monitoring the shipped demo bundle[/]")
-            bundle = ModelBundle.load(DEMO_BUNDLES / segment, catalogue=catalogue)
-    else:
-        bundle = ModelBundle.load(DEMO_BUNDLES / segment if model == "demo" else Path(model), catalogue=catalogue)
+    bundle, origin = load_bundle(segment, load_catalogue(segment), model, get_settings())
+    console.print(f"[dim]model {bundle.version_label} ({origin})[/]")
     if date:
         when = pd.Timestamp(date)
     else:

@@ -49,7 +49,7 @@ def households_score(
     from creditscore.auth import Caller, Role
     from creditscore.batch import grade_household_file
     from creditscore.batch_output import write_result
-    from creditscore.batch_report import GRADE_COLOURS, write_report
+    from creditscore.batch_report import write_report
     from creditscore.service import GradingService
 
     if len(authorization_ref.strip()) < 4:
@@ -85,7 +85,7 @@ def households_score(
     summary.add_row("graded", f"{result.scored_rows:,}")
     summary.add_row("not graded (errors sheet)", f"{result.rejected_rows:,}")
     counts = result.households["grade"].value_counts() if result.scored_rows else {}
-    for grade in [g for g in GRADE_COLOURS if g in counts]:  # the scale's order, best first
+    for grade in [g for g in result.grades if g in counts]:  # the scale's order, best first
         summary.add_row(f"  {grade}", f"{counts[grade]:,}")
     if len(result.villages):
         summary.add_row("credit villages (信用村)",
