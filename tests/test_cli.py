@@ -48,11 +48,14 @@ def test_ingest_prints_a_summary_and_the_rejects_file(tmp_path: Path, uscc: str)
     (["ingest", "fines", "x.csv"], "unknown record kind"),
     (["ingest", "penalties", "does-not-exist.csv"], "no such file"),
 ])
-def test_errors_are_one_line_not_a_traceback(args: list[str], message: str) -> None:
+def test_errors_are_one_line_not_a_traceback(args: list[str], message: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+    assert not list(tmp_path.glob("*.partial"))  # no half-written rejects file left beside the missing input
 
 
 def test_kinds_lists_chinese_headers() -> None:

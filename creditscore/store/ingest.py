@@ -150,31 +150,35 @@ def ingest_file(
     rows_read = valid = rejected = n_errors = 0
     mapping: dict[str, str] | None = None
 
-    with store.engine.begin() as conn, tmp_rejects.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(ERROR_COLUMNS)
-        before = conn.execute(select(func.count()).select_from(table)).scalar_one()
-        for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row):
-            if mapping is None:
-                mapping = map_headers(k, list(chunk.frame.columns))
-            raw = chunk.frame[list(mapping)].rename(columns=mapping)
-            result = parse_records(k, raw, row_numbers=chunk.row_numbers,
-                                   headers={v: c for c, v in mapping.items()}, today=today)
-            rows_read += len(raw)
-            if len(result.errors):
-                writer.writerows(result.errors[ERROR_COLUMNS].itertuples(index=False, name=None))
-                n_errors += len(result.errors)
-                rejected += result.errors["_pos"].nunique()
-            valid += len(result.clean)
-            # Duplicates, within the file or against the store, are skipped by the insert itself.
-            insert_records(conn, k, result.clean, source=path.name)
-            if progress is not None:
-                progress(len(chunk.frame))
-        inserted = conn.execute(select(func.count()).select_from(table)).scalar_one() - before
-        finished = dt.datetime.now(dt.UTC)
-        conn.execute(insert(INGEST_LOG).values(
-            kind=k.name, source=str(path.name), sha256=_sha256(path), rows_read=rows_read, inserted=inserted,
-            duplicates=valid - inserted, rejected=rejected, started_at=started, finished_at=finished))
+    try:
+        with store.engine.begin() as conn, tmp_rejects.open("w", newline="", encoding="utf-8-sig") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(ERROR_COLUMNS)
+            before = conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row):
+                if mapping is None:
+                    mapping = map_headers(k, list(chunk.frame.columns))
+                raw = chunk.frame[list(mapping)].rename(columns=mapping)
+                result = parse_records(k, raw, row_numbers=chunk.row_numbers,
+                                       headers={v: c for c, v in mapping.items()}, today=today)
+                rows_read += len(raw)
+                if len(result.errors):
+                    writer.writerows(result.errors[ERROR_COLUMNS].itertuples(index=False, name=None))
+                    n_errors += len(result.errors)
+                    rejected += result.errors["_pos"].nunique()
+                valid += len(result.clean)
+                # Duplicates, within the file or against the store, are skipped by the insert itself.
+                insert_records(conn, k, result.clean, source=path.name)
+                if progress is not None:
+                    progress(len(chunk.frame))
+            inserted = conn.execute(select(func.count()).select_from(table)).scalar_one() - before
+            finished = dt.datetime.now(dt.UTC)
+            conn.execute(insert(INGEST_LOG).values(
+                kind=k.name, source=str(path.name), sha256=_sha256(path), rows_read=rows_read, inserted=inserted,
+                duplicates=valid - inserted, rejected=rejected, started_at=started, finished_at=finished))
+    except BaseException:
+        tmp_rejects.unlink(missing_ok=True)  # a file that cannot be read leaves nothing behind
+        raise
     if n_errors:
         os.replace(tmp_rejects, rejects)
     else:
