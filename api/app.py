@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.batching import GradeBatcher
 from api.routers import admin, grades, jobs, objections
 from creditscore.service import GradingService
 from creditscore.settings import Settings, get_settings
@@ -86,11 +87,13 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
             app.state.service = GradingService(store, settings=settings)
         else:
             app.state.service = service
+        app.state.grader = GradeBatcher(app.state.service, batch_max=settings.grading_batch_max)
         app.state.jobs = jobs.Jobs(app.state.service.store, settings.data_dir / "jobs")
         app.state.jobs.housekeeping(settings.batch_retention_days)
         for m in app.state.service.models():
             model_info.labels(segment=m["segment"], version=m["version"], family=m["family"]).set(1)
         yield
+        app.state.grader.close()
         app.state.jobs.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="creditscore", version="1", description=DESCRIPTION, lifespan=lifespan,

@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from creditscore.audit import mask_subject
+from creditscore.policy import Policy
+
 
 class Problem(BaseModel):
     """RFC 9457 problem details."""
@@ -101,6 +104,24 @@ class GradeResponse(BaseModel):
     policy_version: str
     catalogue_version: str
     data_as_of: dt.date
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], *, request_id: str, policy: Policy) -> GradeResponse:
+        """The response for a decision record (:func:`creditscore.scoring.decision_record`), subject masked."""
+        rules = {r.id: r for r in [*policy.overrides, *policy.red_list.rules]}
+
+        def rule(rid: str) -> dict[str, str]:
+            return {"id": rid, "reason_zh": rules[rid].reason.zh, "reason_en": rules[rid].reason.en}
+
+        reasons = [{**r, "value": None if r["value"] != r["value"] else r["value"]} for r in record["reasons"]]
+        return cls(
+            request_id=request_id, subject_id=mask_subject(record["subject_id"], record["segment"]),
+            segment=record["segment"], grade=record["final_grade"], model_grade=record["model_grade"],
+            pd=record["pd"], score=record["score"], tax_grade=record.get("tax_grade"), flags=record["flags"],
+            overrides=[rule(r) for r in record["overrides"]], red_list=[rule(r) for r in record["red_list"]],
+            loan_terms=record["loan_terms"], reasons=reasons, explanation=record["meaning"],
+            model_version=record["model_version"], policy_version=record["policy_version"],
+            catalogue_version=record["catalogue_version"], data_as_of=record["data_as_of"])
 
 
 class InlineGradeRequest(BaseModel):

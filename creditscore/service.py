@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
-from creditscore.errors import InvalidCode, InvalidRecord, ModelMismatch
-from creditscore.features import compute_features, load_catalogue, subject_features
+from creditscore.audit import mask_subject
+from creditscore.errors import CreditScoreError, InvalidCode, InvalidRecord, ModelMismatch, UnknownSubject
+from creditscore.features import compute_features, load_catalogue, subjects_features
 from creditscore.features.catalogue import Catalogue
 from creditscore.ids import validate_resident_id, validate_uscc
 from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
@@ -25,9 +29,20 @@ from creditscore.scoring import decision_record, score
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
 
-__all__ = ["GradingService", "InvalidInline", "load_bundle", "segment_of"]
+__all__ = ["GradeQuery", "GradingService", "InvalidInline", "load_bundle", "segment_of"]
 
 SEGMENTS = ("sme", "household")
+SME_FLAGS = ("court_listed_now", "wage_blacklisted_now", "serious_illegality_now", "abnormal_list_now")
+HOUSEHOLD_FLAGS = ("court_listed_now",)
+
+
+class GradeQuery(NamedTuple):
+    """One subject to grade from the store: its identifier, the as-of date (None: today) and, when the
+    caller knows it, the segment the identifier must belong to ("sme" or "household")."""
+
+    subject_id: str
+    as_of: dt.date | None = None
+    expected: str | None = None
 
 
 class InvalidInline(InvalidRecord):
@@ -116,28 +131,55 @@ class GradingService:
     def _as_of(self, as_of: dt.date | None) -> pd.Timestamp:
         return pd.Timestamp(as_of or dt.date.today())
 
+    def _identify(self, subject_id: str, expected: str | None) -> tuple[str, str]:
+        """(normalised id, segment); with ``expected``, a wrong kind of identifier is said as such."""
+        if expected is None:
+            return segment_of(subject_id)
+        check, other = (validate_uscc, validate_resident_id) if expected == "sme" else \
+            (validate_resident_id, validate_uscc)
+        try:
+            return check(subject_id), expected
+        except InvalidCode as wanted:
+            try:
+                other(subject_id)
+            except InvalidCode:
+                raise wanted from None  # the identifier this route expects, and what is wrong with it
+            what = "a resident ID" if expected == "sme" else "a unified social credit code"
+            raise InvalidCode(f"this is {what}, not the identifier this route expects") from None
+
     def grade(self, subject_id: str, *, as_of: dt.date | None = None, expected: str | None = None
               ) -> dict[str, object]:
         """The decision record for one subject from the store (raises UnknownSubject, InvalidCode)."""
-        if expected is None:
-            normalised, segment = segment_of(subject_id)
-        else:
-            segment = expected
-            check, other = (validate_uscc, validate_resident_id) if expected == "sme" else \
-                (validate_resident_id, validate_uscc)
+        result = self.grade_many([GradeQuery(subject_id, as_of, expected)])[0]
+        if isinstance(result, CreditScoreError):
+            raise result
+        return result
+
+    def grade_many(self, queries: Sequence[GradeQuery]) -> list[dict[str, object] | CreditScoreError]:
+        """Decision records for several subjects from the store, in one pass per (segment, as-of date).
+
+        Each answer, or the error about that subject alone (an invalid identifier, a subject the store does
+        not know), in the order asked. A subject's record is the same as :meth:`grade` gives it alone: the
+        queries, the indicators and the scoring are shared, their results per subject are not.
+        """
+        results: list[dict[str, object] | CreditScoreError | None] = [None] * len(queries)
+        groups: dict[tuple[str, pd.Timestamp], list[tuple[int, str]]] = {}
+        for i, q in enumerate(queries):
             try:
-                normalised = check(subject_id)
-            except InvalidCode as wanted:
-                try:
-                    other(subject_id)
-                except InvalidCode:
-                    raise wanted from None  # the identifier this route expects, and what is wrong with it
-                what = "a resident ID" if expected == "sme" else "a unified social credit code"
-                raise InvalidCode(f"this is {what}, not the identifier this route expects") from None
-        t = self._as_of(as_of)
-        catalogue = self.catalogues[segment]
-        features = subject_features(self.store, catalogue, normalised, t, policy=self.policy)
-        return self._decide(segment, features, t)
+                normalised, segment = self._identify(q.subject_id, q.expected)
+            except InvalidCode as exc:
+                results[i] = exc
+                continue
+            groups.setdefault((segment, self._as_of(q.as_of)), []).append((i, normalised))
+        for (segment, t), members in groups.items():
+            features = subjects_features(self.store, self.catalogues[segment], [n for _, n in members], t,
+                                        policy=self.policy)
+            records = self._decide(segment, features, t) if len(features) else {}
+            for i, normalised in members:
+                results[i] = records.get(normalised) or UnknownSubject(
+                    f"no {'household' if segment == 'household' else 'enterprise'} with identifier "
+                    f"{mask_subject(normalised, segment)} in the store")
+        return results  # type: ignore[return-value]  # every slot is filled above
 
     def grade_inline(self, segment: str, records: dict[str, list[dict[str, object]]], *,
                      as_of: dt.date | None = None) -> dict[str, object]:
@@ -178,25 +220,28 @@ class GradingService:
                                   "reason": f"{len(ids)} different subjects"}])
         t = self._as_of(as_of)
         features = compute_features(catalogue, parsed, t, self.policy, subjects=[str(ids[0])])
-        return self._decide(segment, features, t)
+        return self._decide(segment, features, t)[str(ids[0])]
 
-    def _decide(self, segment: str, features: pd.DataFrame, t: pd.Timestamp) -> dict[str, object]:
+    def _decide(self, segment: str, features: pd.DataFrame, t: pd.Timestamp) -> dict[str, dict[str, object]]:
+        """Decision records of every row of ``features``, by subject id."""
         with self._lock:
             active = self.active[segment]
         if active.bundle.catalogue_hash != self.catalogues[segment].hash:  # pragma: no cover - guarded at load
             raise ModelMismatch(f"{segment} bundle does not match the running catalogue")
         scored = score(active.bundle, features, catalogue=self.catalogues[segment], policy=self.policy)
-        record = decision_record(scored, features.index[0], as_of=t, segment=segment)
-        row = features.iloc[0]
-        if segment == "sme":
-            code = row["tax_grade_latest"]
-            record["tax_grade"] = None if pd.isna(code) else "ABMCD"[int(code)]
-            record["flags"] = {k: bool(row[k] >= 1) for k in ("court_listed_now", "wage_blacklisted_now",
-                                                              "serious_illegality_now", "abnormal_list_now")}
-        else:
-            record["flags"] = {"court_listed_now": bool(row["court_listed_now"] >= 1)}
-        record["data_as_of"] = t.date().isoformat()
-        return record
+        flags = SME_FLAGS if segment == "sme" else HOUSEHOLD_FLAGS
+        listed = {k: features[k].to_numpy() >= 1 for k in flags}
+        tax = features["tax_grade_latest"].to_numpy() if segment == "sme" else None
+        out = {}
+        for position, subject in enumerate(features.index):
+            record = decision_record(scored, subject, as_of=t, segment=segment)
+            if tax is not None:
+                code = tax[position]
+                record["tax_grade"] = None if np.isnan(code) else "ABMCD"[int(code)]
+            record["flags"] = {k: bool(listed[k][position]) for k in flags}
+            record["data_as_of"] = t.date().isoformat()
+            out[subject] = record
+        return out
 
     def ready(self) -> dict[str, object]:
         try:

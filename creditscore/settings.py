@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     #: Threads grading requests at once in one service process. Grading is CPU-bound Python: measured with wrk,
     #: one thread gave the most throughput (2 threads: −40% at concurrency 8); scale with processes instead.
     grading_threads: int = 1
+    #: Most store-backed grades answered in one batch (see ``api/batching.py``): requests that arrive while a
+    #: batch is graded are graded together next; 1 grades every request on its own.
+    grading_batch_max: int = Field(32, ge=1, le=1000)
     #: Largest accepted upload for batch files, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Days a finished batch's workbook and report are kept (they hold graded households; then deleted).

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from api.batching import Pending
 from api.deps import CallerDep, ServiceDep
 from api.schemas import PROBLEMS, GradeResponse, InlineGradeRequest, InlineHouseholdRequest
-from creditscore.audit import mask_subject, write_audit
+from creditscore.audit import write_audit
 from creditscore.auth import Caller, NotPermitted, Role
 from creditscore.errors import CreditScoreError, UnknownSubject
-from creditscore.service import GradingService
+from creditscore.service import GradeQuery, GradingService
 
 router = APIRouter(prefix="/v1", tags=["grades"], responses=PROBLEMS)
 
@@ -31,20 +32,8 @@ def _required_authorisation(reference: str | None) -> str:
 
 
 def _response(request: Request, service: GradingService, record: dict[str, object]) -> Response:
-    rules = {r.id: r for r in [*service.policy.overrides, *service.policy.red_list.rules]}
-
-    def rule(rid: str) -> dict[str, str]:
-        return {"id": rid, "reason_zh": rules[rid].reason.zh, "reason_en": rules[rid].reason.en}
-
-    reasons = [{**r, "value": None if r["value"] != r["value"] else r["value"]} for r in record["reasons"]]
-    return GradeResponse(
-        request_id=request.state.request_id, subject_id=mask_subject(record["subject_id"], record["segment"]),
-        segment=record["segment"], grade=record["final_grade"], model_grade=record["model_grade"], pd=record["pd"],
-        score=record["score"], tax_grade=record.get("tax_grade"), flags=record["flags"],
-        overrides=[rule(r) for r in record["overrides"]], red_list=[rule(r) for r in record["red_list"]],
-        loan_terms=record["loan_terms"], reasons=reasons, explanation=record["meaning"],
-        model_version=record["model_version"], policy_version=record["policy_version"],
-        catalogue_version=record["catalogue_version"], data_as_of=record["data_as_of"])
+    body = GradeResponse.from_record(record, request_id=request.state.request_id, policy=service.policy)
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 def _audited(request: Request, service: GradingService, caller: Caller, *, route: str, subject: str | None,
@@ -58,7 +47,7 @@ def _audited(request: Request, service: GradingService, caller: Caller, *, route
     status, record = 200, None
     try:
         record = grade()
-        return Response(_response(request, service, record).model_dump_json(), media_type="application/json")
+        return _response(request, service, record)
     except CreditScoreError as exc:
         status = 404 if isinstance(exc, UnknownSubject) else 422
         raise
@@ -70,8 +59,8 @@ def _audited(request: Request, service: GradingService, caller: Caller, *, route
 
 
 @router.get("/enterprises/{uscc}/grade", response_model=GradeResponse, summary="Grade a firm from the store")
-def enterprise_grade(
-    request: Request, service: ServiceDep, caller: CallerDep,
+async def enterprise_grade(
+    request: Request, caller: CallerDep,
     uscc: Annotated[str, Path(description="unified social credit code (统一社会信用代码)",
                               examples=["91350100M000100Y43"])],
     purpose: Annotated[str | None, Query(max_length=200, examples=["loan_application"],
@@ -81,9 +70,8 @@ def enterprise_grade(
     """PD, grade, reasons and 信易贷 terms of a firm, from the credit information store, as of a date."""
     caller.require(Role.BANK)
     purpose = _required_purpose(purpose)
-    return _audited(request, service, caller, route="enterprise_grade", subject=uscc, segment="sme",
-                    purpose=purpose, authorization_ref=None,
-                    grade=lambda: service.grade(uscc, as_of=as_of, expected="sme"))
+    return await request.app.state.grader.grade(Pending(
+        GradeQuery(uscc, as_of, "sme"), caller, request.state.request_id, "enterprise_grade", purpose))
 
 
 @router.post("/enterprises/grade", response_model=GradeResponse, summary="Grade a firm from records you send")
@@ -101,8 +89,8 @@ def enterprise_grade_inline(request: Request, body: InlineGradeRequest, service:
 
 @router.get("/households/{resident_id}/grade", response_model=GradeResponse,
             summary="Grade a rural household from the store")
-def household_grade(
-    request: Request, service: ServiceDep, caller: CallerDep,
+async def household_grade(
+    request: Request, caller: CallerDep,
     resident_id: Annotated[str, Path(description="resident ID of the head of household (户主身份证号)",
                                      examples=["11010519491231002X"])],
     purpose: Annotated[str | None, Query(max_length=200, examples=["loan_application"],
@@ -116,9 +104,9 @@ def household_grade(
     caller.require(Role.BANK, Role.ASSESSOR)
     purpose = _required_purpose(purpose)
     authorization_ref = _required_authorisation(authorization_ref)
-    return _audited(request, service, caller, route="household_grade", subject=resident_id, segment="household",
-                    purpose=purpose, authorization_ref=authorization_ref,
-                    grade=lambda: service.grade(resident_id, as_of=as_of, expected="household"))
+    return await request.app.state.grader.grade(Pending(
+        GradeQuery(resident_id, as_of, "household"), caller, request.state.request_id, "household_grade", purpose,
+        authorization_ref))
 
 
 @router.post("/households/grade", response_model=GradeResponse, summary="Grade a household from records you send")

@@ -15,7 +15,7 @@ from creditscore.features.columns import from_rows
 from creditscore.features.engine import compute_features, prepare_records
 from creditscore.features.snapshots import build_snapshots, default_labels
 from creditscore.policy import Policy, load_policy
-from creditscore.schema import KINDS
+from creditscore.schema import KINDS, SubjectType
 from creditscore.store import Store
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "prepare_records",
     "store_records",
     "subject_features",
+    "subjects_features",
 ]
 
 
@@ -66,3 +67,18 @@ def subject_features(store: Store, catalogue: Catalogue, subject_id: str, as_of:
     key, rows = store.subject_rows(subject_id, as_of=pd.Timestamp(as_of).date(), kinds=_kinds(catalogue))
     records = {name: from_rows(KINDS[name], names, data) for name, (names, data) in rows.items()}
     return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=[key])
+
+
+def subjects_features(store: Store, catalogue: Catalogue, subject_ids: list[str], as_of: object, *,
+                      policy: Policy | None = None) -> pd.DataFrame:
+    """Indicators for a few subjects (normalised ids) in one pass; subjects the store does not know are left out.
+
+    Each row equals the subject's :func:`subject_features` — the engine's rows do not depend on who else is
+    in the batch — but the queries and the engine's fixed costs are paid once for all of them.
+    """
+    subject_type = SubjectType.ENTERPRISE if catalogue.subject.value == "enterprise" else SubjectType.HOUSEHOLD
+    known, rows = store.subjects_rows(subject_ids, subject_type, as_of=pd.Timestamp(as_of).date(),
+                                      kinds=_kinds(catalogue))
+    found = [s for s in dict.fromkeys(subject_ids) if s in known]
+    records = {name: from_rows(KINDS[name], names, data) for name, (names, data) in rows.items()}
+    return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=found)

@@ -141,32 +141,48 @@ class Store:
                      kinds: set[str] | None = None) -> tuple[str, dict[str, tuple[list[str], list[tuple]]]]:
         """Every record of one subject as raw rows: (normalised id, kind → (column names, rows)).
 
-        The fast path for grading one subject: one connection, one indexed query per
-        kind, no DataFrame. Objections against the subject's records come under
-        ``objections``. Raises :class:`UnknownSubject` when the store holds nothing.
+        The fast path for grading one subject: no DataFrame. Objections against the subject's records come
+        under ``objections``. Raises :class:`UnknownSubject` when the store holds nothing.
         """
         subject_id, subject_type = _identify(subject_id)
+        known, out = self.subjects_rows([subject_id], subject_type, as_of=as_of, kinds=kinds)
+        if not known:
+            raise UnknownSubject(f"no {subject_type.value} with identifier {_display(subject_id)} in the store")
+        return subject_id, out
+
+    def subjects_rows(self, subject_ids: list[str], subject_type: SubjectType, *, as_of: dt.date | None = None,
+                      kinds: set[str] | None = None) -> tuple[set[str], dict[str, tuple[list[str], list[tuple]]]]:
+        """The records of a few subjects of one type (normalised ids) as raw rows, and which ids the store knows.
+
+        One connection and one indexed query per kind for all of them: the service grades the requests that
+        arrive together in one pass (:mod:`api.batching`), so a kind costs one query, not one per request.
+        """
         out: dict[str, tuple[list[str], list[tuple]]] = {}
+        known: set[str] = set()
+        wanted = list(dict.fromkeys(subject_ids))
+        if not wanted:
+            return known, out
         mark = "?" if self.dialect == "sqlite" else "%s"
         date = None if as_of is None else (as_of.isoformat() if self.dialect == "sqlite" else as_of)
         with self.engine.connect() as conn:
-            # Straight to the driver with SQL built once per kind: SQLAlchemy's statement building cost
-            # more than SQLite's indexed lookups for the dozen small queries of one subject.
+            # Straight to the driver with SQL built once per kind and size: SQLAlchemy's statement building
+            # cost more than SQLite's indexed lookups for the dozen small queries of one subject.
             cursor = conn.connection.driver_connection.cursor()
             try:
                 for name, kind in KINDS.items():
                     if (kinds is not None and name not in kinds) or (kind.subject not in (None, subject_type)):
                         continue
-                    sql, names = _subject_sql(name, mark, as_of is not None)
-                    key = f"{subject_id}|%" if name == "objections" else subject_id
-                    cursor.execute(sql, (key,) if date is None else (key, date))
-                    out[name] = (names, [tuple(r) for r in cursor.fetchall()])
+                    sql, names = _subject_sql(name, mark, as_of is not None, len(wanted))
+                    keys = [f"{s}|%" for s in wanted] if name == "objections" else wanted
+                    cursor.execute(sql, (*keys,) if date is None else (*keys, date))
+                    rows = [tuple(r) for r in cursor.fetchall()]
+                    out[name] = (names, rows)
+                    if rows and name != "objections":
+                        at = names.index(kind.subject_column)
+                        known.update(r[at] for r in rows)
             finally:
                 cursor.close()
-        subject_table = "enterprises" if subject_type is SubjectType.ENTERPRISE else "households"
-        if not out.get(subject_table, ([], []))[1] and not any(rows for _, rows in out.values()):
-            raise UnknownSubject(f"no {subject_type.value} with identifier {_display(subject_id)} in the store")
-        return subject_id, out
+        return known, out
 
     def subject_records(self, subject_id: str, *, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
         """Every record of one subject (enterprise by USCC, household by head's resident ID), by kind.
@@ -179,12 +195,17 @@ class Store:
 
 
 @functools.cache
-def _subject_sql(name: str, mark: str, with_as_of: bool) -> tuple[str, list[str]]:
-    """SELECT of one subject's records of a kind (and their column names), with driver placeholders."""
+def _subject_sql(name: str, mark: str, with_as_of: bool, n: int = 1) -> tuple[str, list[str]]:
+    """SELECT of ``n`` subjects' records of a kind (and their column names), with driver placeholders."""
     kind = KINDS[name]
     table = record_table(kind)
     names = [c.name for c in table.c if c.name not in ("id", "source", "ingested_at")]
-    where = "target_key LIKE " + mark if name == "objections" else f"{kind.subject_column} = {mark}"
+    if name == "objections":
+        where = "(" + " OR ".join([f"target_key LIKE {mark}"] * n) + ")"
+    elif n == 1:
+        where = f"{kind.subject_column} = {mark}"
+    else:
+        where = f"{kind.subject_column} IN ({', '.join([mark] * n)})"
     if with_as_of:
         known = "published_on" if kind.has_published_on else (kind.event_date or "id")
         where += f" AND {known} <= {mark}"
