@@ -65,6 +65,9 @@ def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: 
     why = scored.reason_columns
     columns = [c for c in REASON_COLUMNS if c != "subject_id"]
     mine = np.flatnonzero(why["subject_id"] == subject_id) if why else np.array([], dtype=int)
+    # Python values, not numpy scalars: JSON (the audit log, ``--json``) writes a numpy int as a string.
+    reasons = [dict(zip(columns, values, strict=True))
+               for values in zip(*(why[c][mine].tolist() for c in columns), strict=True)] if len(mine) else []
     basis = row["line_basis"]
     return {
         "subject_id": subject_id, "segment": segment, "as_of": pd.Timestamp(as_of).date().isoformat(),
@@ -82,6 +85,6 @@ def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: 
             "basis": basis, "basis_zh": LINE_BASIS.get(basis, ("", ""))[0],
             "basis_en": LINE_BASIS.get(basis, ("", ""))[1],
         },
-        "reasons": [{c: why[c][i] for c in columns} for i in mine],
+        "reasons": reasons,
         "meaning": MEANING,
     }

@@ -192,79 +192,103 @@ def _numeric(kind: RecordKind, cols: Columns, name: str) -> np.ndarray:
     return values / 100 if kind.get_field(name).type is FieldType.MONEY else values
 
 
-def _window_mask(c: Compute, kind: RecordKind, cols: Columns, t: float, with_where: bool = True) -> np.ndarray:
+def _window_mask(c: Compute, kind: RecordKind, cols: Columns, t: float, *, memo: dict, with_where: bool = True
+                 ) -> np.ndarray:
+    """Records in ``c``'s window and filters — shared by the indicators of one call that ask the same (read-only)."""
+    where = tuple(sorted((k, tuple(v)) for k, v in c.where.items())) if with_where else ()
+    key = ("mask", c.source, where, tuple(c.empty), c.window_days, c.date_field() if c.window_days else None)
+    if key in memo:
+        return memo[key]
     mask = cols["_code"] >= 0
-    if with_where:
-        for name, values in c.where.items():
-            column = cols[name]
-            if kind.get_field(name).type in (FieldType.MONEY, FieldType.INT, FieldType.YEAR, FieldType.DECIMAL):
-                mask &= np.isin(column, [float(v) for v in values])
-            else:
-                mask &= _eq_any(column, values)
+    for name, values in where:
+        column = cols[name]
+        if kind.get_field(name).type in (FieldType.MONEY, FieldType.INT, FieldType.YEAR, FieldType.DECIMAL):
+            mask &= np.isin(column, [float(v) for v in values])
+        else:
+            mask &= _eq_any(column, values)
     for name in c.empty:
         column = cols[name]
         mask &= np.isnan(column) if column.dtype == float else np.equal(column, None)
     if c.window_days is not None:
-        date = _date_of(kind, cols, c.date_field())
+        date = _shared_date(kind, cols, c.date_field(), memo)
         mask &= (date > t - c.window_days) & (date <= t)
+    memo[key] = mask
     return mask
 
 
-def _indicator(ind: Indicator, frames: dict[str, Columns], n: int, t: float) -> np.ndarray:
+def _shared_date(kind: RecordKind, cols: Columns, name: str, memo: dict) -> np.ndarray:
+    key = ("date", kind.name, name)
+    if key not in memo:
+        memo[key] = _date_of(kind, cols, name)
+    return memo[key]
+
+
+def _shared_last(kind: RecordKind, cols: Columns, order_field: str, mask: np.ndarray, n: int, *,
+                 memo: dict, lag: int = 0) -> np.ndarray:
+    """:func:`_last_index`, once per (mask, order, lag): the latest tax grade serves five indicators."""
+    key = ("last", id(mask), order_field, lag)
+    if key not in memo:
+        memo[key] = _last_index(cols["_code"], _shared_date(kind, cols, order_field, memo), mask, n, lag=lag)
+    return memo[key]
+
+
+def _indicator(ind: Indicator, frames: dict[str, Columns], n: int, t: float, memo: dict) -> np.ndarray:
+    """One indicator for every subject. ``memo`` holds what the indicators of one call share (masks, dates,
+    latest rows): computed once, read only."""
     c = ind.compute
     kind = KINDS[c.source]
     cols = frames[c.source]
     codes = cols["_code"]
     match c.kind:
         case Aggregation.COUNT:
-            m = _window_mask(c, kind, cols, t)
+            m = _window_mask(c, kind, cols, t, memo=memo)
             result = np.bincount(codes[m], minlength=n).astype(float)
         case Aggregation.SUM:
-            m = _window_mask(c, kind, cols, t)
+            m = _window_mask(c, kind, cols, t, memo=memo)
             result = np.bincount(codes[m], weights=np.nan_to_num(_numeric(kind, cols, c.field)[m]), minlength=n)
         case Aggregation.MAX | Aggregation.MAX_ELAPSED | Aggregation.DAYS_SINCE:
-            m = _window_mask(c, kind, cols, t)
+            m = _window_mask(c, kind, cols, t, memo=memo)
             if c.kind is Aggregation.DAYS_SINCE:
-                values = _date_of(kind, cols, c.date_field())
+                values = _shared_date(kind, cols, c.date_field(), memo)
             else:
                 values = _numeric(kind, cols, c.field)
                 if c.kind is Aggregation.MAX_ELAPSED:
-                    values = np.fmin(values, t - _date_of(kind, cols, c.date_field()))
+                    values = np.fmin(values, t - _shared_date(kind, cols, c.date_field(), memo))
             result = np.full(n, np.nan)
             np.fmax.at(result, codes[m], values[m])
             if c.kind is Aggregation.DAYS_SINCE:
                 result = t - result
         case Aggregation.ACTIVE:
-            m = _window_mask(c, kind, cols, t)
+            m = _window_mask(c, kind, cols, t, memo=memo)
             on = m & (cols[c.start] <= t) & ~(cols[c.end] <= t)
             result = (np.bincount(codes[on], minlength=n) > 0).astype(float)
         case Aggregation.LATEST | Aggregation.TREND | Aggregation.GROWTH | Aggregation.ATTRIBUTE:
-            m = _window_mask(c, kind, cols, t)
-            order = _date_of(kind, cols, c.order or c.date_field())
-            last = _last_index(codes, order, m, n)
+            m = _window_mask(c, kind, cols, t, memo=memo)
+            order = c.order or c.date_field()
+            last = _shared_last(kind, cols, order, m, n, memo=memo)
             if c.kind is Aggregation.ATTRIBUTE:
                 result = _attribute(c, kind, cols, last, t)
             else:
                 values = _encoded(c, cols[c.field]) if c.encode else _numeric(kind, cols, c.field)
                 result = _gather(values, last)
                 if c.kind is not Aggregation.LATEST:
-                    earlier = _gather(values, _last_index(codes, order, m, n, lag=c.lag))
+                    earlier = _gather(values, _shared_last(kind, cols, order, m, n, memo=memo, lag=c.lag))
                     if c.kind is Aggregation.TREND:
                         result = result - earlier
                     else:
                         with np.errstate(divide="ignore", invalid="ignore"):
                             result = np.where(earlier > 0, result / earlier - 1, np.nan)
         case Aggregation.SHARE:
-            m = _window_mask(c, kind, cols, t, with_where=False)
-            hit = _window_mask(c, kind, cols, t) & m
+            m = _window_mask(c, kind, cols, t, memo=memo, with_where=False)
+            hit = _window_mask(c, kind, cols, t, memo=memo) & m
             weight = np.nan_to_num(_numeric(kind, cols, c.weight)) if c.weight else np.ones(length(cols))
             total = np.bincount(codes[m], weights=weight[m], minlength=n)
             part = np.bincount(codes[hit], weights=weight[hit], minlength=n)
             with np.errstate(divide="ignore", invalid="ignore"):
                 result = np.where(total > 0, part / total, np.nan)
         case Aggregation.SURVEY:
-            m = _window_mask(c, kind, cols, t)
-            last = _last_index(codes, _date_of(kind, cols, kind.event_date), m, n)
+            m = _window_mask(c, kind, cols, t, memo=memo)
+            last = _shared_last(kind, cols, kind.event_date, m, n, memo=memo)
             names = {f.name: _gather(_numeric(kind, cols, f.name), last) for f in kind.fields
                      if f.type in (FieldType.MONEY, FieldType.INT, FieldType.DECIMAL)}
             names["days_since_survey"] = t - _gather(cols[kind.event_date], last)
@@ -346,6 +370,7 @@ def compute_features(catalogue: Catalogue, records: Records, as_of: object, poli
     for name, cols in frames.items():
         cols["_code"] = _codes(index, cols[KINDS[name].subject_column])
     n = len(index)
-    matrix = np.column_stack([_indicator(ind, frames, n, t) for ind in catalogue.indicators]) if n else \
+    memo: dict = {}
+    matrix = np.column_stack([_indicator(ind, frames, n, t, memo) for ind in catalogue.indicators]) if n else \
         np.empty((0, len(catalogue.indicators)))
     return pd.DataFrame(matrix, index=index, columns=catalogue.ids)

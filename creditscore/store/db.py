@@ -19,6 +19,7 @@ from creditscore.schema import KINDS, FieldType, RecordKind, SubjectType, get_ki
 from creditscore.store import migrate
 from creditscore.store.tables import record_table
 
+_SUBJECTS_PER_QUERY = 100  # subjects_rows: one OR'd LIKE per subject for objections; SQLite nests at most 1000
 _IN_LIST_MAX = 20_000  # subjects per query: under SQLite's 32,766 bound parameters, and kind to PostgreSQL
 
 __all__ = ["Store"]
@@ -172,10 +173,13 @@ class Store:
                 for name, kind in KINDS.items():
                     if (kinds is not None and name not in kinds) or (kind.subject not in (None, subject_type)):
                         continue
-                    sql, names = _subject_sql(name, mark, as_of is not None, len(wanted))
-                    keys = [f"{s}|%" for s in wanted] if name == "objections" else wanted
-                    cursor.execute(sql, (*keys,) if date is None else (*keys, date))
-                    rows = [tuple(r) for r in cursor.fetchall()]
+                    rows: list[tuple] = []
+                    for start in range(0, len(wanted), _SUBJECTS_PER_QUERY):  # SQLite's expression depth ≤ 1000
+                        part = wanted[start:start + _SUBJECTS_PER_QUERY]
+                        sql, names = _subject_sql(name, mark, as_of is not None, len(part))
+                        keys = [f"{s}|%" for s in part] if name == "objections" else part
+                        cursor.execute(sql, (*keys,) if date is None else (*keys, date))
+                        rows.extend(cursor.fetchall())
                     out[name] = (names, rows)
                     if rows and name != "objections":
                         at = names.index(kind.subject_column)

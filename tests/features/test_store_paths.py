@@ -17,6 +17,7 @@ from creditscore.features import (
     load_catalogue,
     store_records,
     subject_features,
+    subjects_features,
 )
 from creditscore.policy import Policy
 from creditscore.store import Store
@@ -44,6 +45,18 @@ def test_single_subject_from_the_store_equals_its_batch_row(world, policy: Polic
     for subject in batch.index[:40]:
         one = subject_features(store, catalogue, subject, AS_OF, policy=policy)
         np.testing.assert_array_equal(one.to_numpy(), batch.loc[[subject]].to_numpy())
+
+
+@pytest.mark.parametrize("segment", ["sme", "household"])
+def test_several_subjects_at_once_equal_their_batch_rows(world, policy: Policy, segment: str) -> None:
+    """The service's path for requests answered together — past the 100 subjects one query holds."""
+    _, store = world
+    catalogue = load_catalogue(segment)
+    batch = features_from_store(store, catalogue, AS_OF, policy=policy)
+    asked = [*batch.index[:230], "91350100M000100Y43", batch.index[0]]  # one unknown, one asked twice
+    together = subjects_features(store, catalogue, asked, AS_OF, policy=policy)
+    assert list(together.index) == list(batch.index[:230])
+    np.testing.assert_array_equal(together.to_numpy(), batch.loc[batch.index[:230]].to_numpy())
 
 
 def test_subject_lookup_normalises_the_identifier(world, policy: Policy) -> None:
