@@ -8,6 +8,7 @@ import json
 import math
 
 import pytest
+from sqlalchemy import select
 
 from api.batching import GradeBatcher, Pending
 from api.schemas import GradeResponse
@@ -18,6 +19,7 @@ from creditscore.ids import mask_resident_id
 from creditscore.service import GradeQuery, GradingService
 from creditscore.settings import Settings
 from creditscore.store import Store
+from creditscore.store.tables import AUDIT_LOG
 from tests.api.conftest import a_firm, a_household
 
 UNKNOWN_FIRM = "91350100M000100Y43"  # valid, not in the store
@@ -116,6 +118,11 @@ def test_concurrent_requests_are_graded_in_one_batch_and_each_is_audited(service
     assert len(mine) == len(queries)  # the cancelled query was made: it is logged too
     assert mine.loc["together-0", "status"] == 200
     assert mine.loc["together-0", "result_grade"] == alone[0]["final_grade"]
+    with store.engine.connect() as conn:
+        logged = json.loads(conn.execute(select(AUDIT_LOG.c.decision).where(
+            AUDIT_LOG.c.request_id == "together-0")).scalar_one())
+    assert [r["rank"] for r in logged["reasons"]] == [r["rank"] for r in alone[0]["reasons"]]
+    assert all(type(r["rank"]) is int for r in logged["reasons"])  # numbers, not "1"
     assert mine.loc["together-1", "status"] == 422
     assert mine.loc["together-3", "status"] == 404
     assert mine.loc["together-4", "subject_masked"] == mask_resident_id(queries[4].subject_id)
