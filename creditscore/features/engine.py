@@ -364,13 +364,15 @@ def compute_features(catalogue: Catalogue, records: Records, as_of: object, poli
     frames = prepare_records(records, t, policy, catalogue.sources() | {subject_kind})
     if subjects is None:
         ids = frames[subject_kind][KINDS[subject_kind].subject_column]
-        index = pd.Index(pd.unique(ids.astype(str)), name="subject_id")
+        index = pd.Index(pd.unique(ids.astype(str)), name="subject_id", dtype=object)
     else:
-        index = pd.Index([str(s) for s in subjects], name="subject_id")
+        index = pd.Index([str(s) for s in subjects], name="subject_id", dtype=object)
     for name, cols in frames.items():
         cols["_code"] = _codes(index, cols[KINDS[name].subject_column])
     n = len(index)
     memo: dict = {}
     matrix = np.column_stack([_indicator(ind, frames, n, t, memo) for ind in catalogue.indicators]) if n else \
         np.empty((0, len(catalogue.indicators)))
-    return pd.DataFrame(matrix, index=index, columns=catalogue.ids)
+    # Labels as Python strings (object dtype), not pandas 3's Arrow-backed strings: reading them back —
+    # ``get_loc``, iterating the columns — costs several times less, and the service does it per request.
+    return pd.DataFrame(matrix, index=index, columns=pd.Index(catalogue.ids, dtype=object))
