@@ -9,7 +9,15 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
@@ -87,7 +95,8 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
             app.state.service = GradingService(store, settings=settings)
         else:
             app.state.service = service
-        app.state.grader = GradeBatcher(app.state.service, batch_max=settings.grading_batch_max)
+        app.state.grader = GradeBatcher(app.state.service, batch_max=settings.grading_batch_max,
+                                        in_thread=settings.grade_in_thread, observe=observe_batch)
         app.state.jobs = jobs.Jobs(app.state.service.store, settings.data_dir / "jobs")
         app.state.jobs.housekeeping(settings.batch_retention_days)
         for m in app.state.service.models():
@@ -99,12 +108,22 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
     app = FastAPI(title="creditscore", version="1", description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": "grades", "description": "for banks and village assessors"}])
     registry = CollectorRegistry()
+    ProcessCollector(registry=registry)  # this worker's CPU seconds, memory and start time
     requests = Counter("creditscore_requests_total", "HTTP requests", ["route", "method", "status"],
                        registry=registry)
     latency = Histogram("creditscore_request_seconds", "request latency", ["route"], registry=registry,
                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))
     model_info = Gauge("creditscore_model_info", "active model bundles", ["segment", "version", "family"],
                        registry=registry)
+
+    batch_size = Histogram("creditscore_grading_batch_size", "store-backed grades answered together",
+                           registry=registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000))
+    batch_seconds = Histogram("creditscore_grading_batch_seconds", "time to grade and log one batch",
+                              registry=registry, buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
+
+    def observe_batch(size: int, seconds: float) -> None:
+        batch_size.observe(size)
+        batch_seconds.observe(seconds)
 
     app.add_middleware(Observe, requests=requests, latency=latency)
 

@@ -2,9 +2,16 @@
 
 Grading one firm is ~4 ms of Python, nearly all of it fixed cost (a query per record kind, the engine's set-up
 per indicator, one model call, the policy) — grading eight together costs ~7 ms. So a worker does not grade
-its concurrent requests one by one: each request joins a queue, and one grading thread takes *everything*
-waiting each time it is free (at most ``batch_max``). An idle service grades a lone request at once — no
-timer, no added latency; a busy one amortises the fixed costs over the requests that queued meanwhile.
+its concurrent requests one by one: each request joins a queue, and the grader takes *everything* waiting
+each time it is free (at most ``batch_max``). An idle service grades a lone request at once — no timer, no
+added latency; a busy one amortises the fixed costs over the requests that queued meanwhile.
+
+The batch is graded on the event loop itself, not in a thread: grading is CPU-bound Python, and a grading
+thread only fought the loop for the GIL — the loop, starved, took in few requests per batch (measured with
+2 workers at concurrency 8, medians of 4 alternating runs: 450 req/s and p99 38 ms in a thread, 770 req/s
+and p99 20 ms on the loop). After each batch the grader yields until the loop is quiet — the answers are
+sent and the requests that came in meanwhile are queued — and then takes the next batch. For a store across
+a network, whose queries wait on I/O rather than the CPU, ``in_thread=True`` grades in a thread instead.
 
 Nothing is shared between the subjects but the work: every request gets its own decision (the same the
 library gives that subject alone, :meth:`creditscore.service.GradingService.grade_many`) and its own line in
@@ -14,6 +21,8 @@ the audit log, written — all lines of a batch in one transaction — *before* 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -41,11 +50,17 @@ class Pending:
 
 
 class GradeBatcher:
-    """One per worker process: a queue on the event loop and one grading thread."""
+    """One per worker process: a queue on the event loop, graded a batch at a time."""
 
-    def __init__(self, service: GradingService, *, batch_max: int = 32) -> None:
+    #: Passes of the event loop that must add nothing to the queue before the next batch is taken.
+    QUIET_PASSES = 4
+
+    def __init__(self, service: GradingService, *, batch_max: int = 32, in_thread: bool = False,
+                 observe: Callable[[int, float], None] | None = None) -> None:
         self.service = service
         self.batch_max = batch_max
+        self.in_thread = in_thread
+        self.observe = observe  # (requests in the batch, seconds to grade and log it), e.g. for /metrics
         self._queue: list[tuple[Pending, asyncio.Future[Response]]] = []
         self._drainer: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="grading")
@@ -66,8 +81,12 @@ class GradeBatcher:
         try:
             while self._queue:
                 batch, self._queue = self._queue[:self.batch_max], self._queue[self.batch_max:]
+                queries = [p for p, _ in batch]
                 try:
-                    outcomes = await loop.run_in_executor(self._executor, self._run, [p for p, _ in batch])
+                    if self.in_thread:
+                        outcomes = await loop.run_in_executor(self._executor, self._run, queries)
+                    else:
+                        outcomes = self._run(queries)
                 except Exception as exc:  # the store is down, say: every request of the batch gets it
                     outcomes = [exc] * len(batch)
                 for (_, future), outcome in zip(batch, outcomes, strict=True):
@@ -77,13 +96,23 @@ class GradeBatcher:
                         future.set_exception(outcome)
                     else:
                         future.set_result(outcome)
+                await self._settle()
         finally:
             self._drainer = None
 
+    async def _settle(self) -> None:
+        """Let the loop send the answers and queue the requests that arrived during the batch."""
+        quiet = 0
+        while quiet < self.QUIET_PASSES and len(self._queue) < self.batch_max:
+            before = len(self._queue)
+            await asyncio.sleep(0)
+            quiet = quiet + 1 if len(self._queue) == before else 0
+
     def _run(self, batch: list[Pending]) -> list[Response | Exception]:
-        """In the grading thread: grade, render, and log every query of the batch; then answer."""
+        """Grade, render, and log every query of the batch; then answer."""
         self.batches += 1
         self.graded += len(batch)
+        started = time.perf_counter()
         try:
             results = self.service.grade_many([p.query for p in batch])
         except Exception:
@@ -100,6 +129,8 @@ class GradeBatcher:
             outcomes.append(Response(body.model_dump_json(), media_type="application/json"))
             entries.append(self._entry(pending, 200, result))
         write_audits(self.service.store, entries)
+        if self.observe is not None:
+            self.observe(len(batch), time.perf_counter() - started)
         return outcomes
 
     @staticmethod

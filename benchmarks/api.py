@@ -72,6 +72,27 @@ def wrk(url: str, connections: int, seconds: int, script: str | None = None) -> 
     return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0}
 
 
+def batches(base: str, scrapes: int = 24) -> dict[str, tuple[float, float]]:
+    """(batches, grades) answered so far, per worker: each scrape reaches whichever worker the kernel picks, told
+    apart by its process start time."""
+    out = {}
+    for _ in range(scrapes):
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        started = re.search(r"^process_start_time_seconds (\S+)$", text, re.M)
+        count = re.search(r"^creditscore_grading_batch_size_count (\S+)$", text, re.M)
+        total = re.search(r"^creditscore_grading_batch_size_sum (\S+)$", text, re.M)
+        out[started.group(1) if started else "?"] = (float(count.group(1)), float(total.group(1)))
+    return out
+
+
+def per_batch(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> float:
+    """Mean requests per batch over the workers seen both times (NaN if none was)."""
+    seen = before.keys() & after.keys()
+    n = sum(after[w][0] - before[w][0] for w in seen)
+    return sum(after[w][1] - before[w][1] for w in seen) / n if n else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
@@ -106,13 +127,17 @@ def main() -> None:
             print(f"{args.seconds}s per run, {args.workers} uvicorn process(es) each, wrk -t1; "
                   f"{len(firms):,} firms in the store")
             print(f"{'c':>3}  {'grade req/s':>11} {'p50 ms':>7} {'p99 ms':>7}   {'bare req/s':>10} {'p50 ms':>7} "
-                  f"{'p99 ms':>7}   grade/bare")
+                  f"{'p99 ms':>7}   grade/bare   grades per batch*")
             for c in (1, 8, 32):
+                before = batches("http://127.0.0.1:8711")
                 g = wrk("http://127.0.0.1:8711", c, args.seconds, str(script))
+                after = batches("http://127.0.0.1:8711")
+                size = per_batch(before, after)
                 b = wrk("http://127.0.0.1:8712/bare", c, args.seconds)
                 print(f"{c:>3}  {g['rps']:>11,.0f} {g['p50']:>7.2f} {g['p99']:>7.2f}   {b['rps']:>10,.0f} "
-                      f"{b['p50']:>7.2f} {b['p99']:>7.2f}   {g['rps'] / b['rps']:>9.0%}"
+                      f"{b['p50']:>7.2f} {b['p99']:>7.2f}   {g['rps'] / b['rps']:>9.0%}   {size:>17.1f}"
                       + (f"   ({g['non2xx']} non-2xx!)" if g["non2xx"] else ""))
+            print("* mean requests graded together (api/batching.py), from the workers' /metrics")
         finally:
             for s in servers:
                 s.terminate()

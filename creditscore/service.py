@@ -230,8 +230,10 @@ class GradingService:
             raise ModelMismatch(f"{segment} bundle does not match the running catalogue")
         scored = score(active.bundle, features, catalogue=self.catalogues[segment], policy=self.policy)
         flags = SME_FLAGS if segment == "sme" else HOUSEHOLD_FLAGS
-        listed = {k: features[k].to_numpy() >= 1 for k in flags}
-        tax = features["tax_grade_latest"].to_numpy() if segment == "sme" else None
+        wanted = [*flags, "tax_grade_latest"] if segment == "sme" else list(flags)
+        values = features.to_numpy(dtype=float)[:, features.columns.get_indexer(wanted)]  # one read, not one per flag
+        listed = {k: values[:, i] >= 1 for i, k in enumerate(flags)}
+        tax = values[:, -1] if segment == "sme" else None
         out = {}
         for position, subject in enumerate(features.index):
             record = decision_record(scored, subject, as_of=t, segment=segment)

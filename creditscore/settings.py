@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     #: Most store-backed grades answered in one batch (see ``api/batching.py``): requests that arrive while a
     #: batch is graded are graded together next; 1 grades every request on its own.
     grading_batch_max: int = Field(32, ge=1, le=1000)
+    #: Grade those batches in a thread rather than on the event loop: for a store across a network (PostgreSQL
+    #: on another host), whose queries wait on I/O. For the embedded store the loop is faster (no GIL fight).
+    grade_in_thread: bool = False
     #: Largest accepted upload for batch files, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Days a finished batch's workbook and report are kept (they hold graded households; then deleted).

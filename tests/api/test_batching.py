@@ -91,11 +91,13 @@ async def _gather(batcher: GradeBatcher, pending: list[Pending], cancel: int | N
     return await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def test_concurrent_requests_are_graded_in_one_batch_and_each_is_audited(service: GradingService,
-                                                                        store: Store) -> None:
+@pytest.mark.parametrize("in_thread", [False, True], ids=["on-the-loop", "in-a-thread"])
+def test_concurrent_requests_are_graded_in_one_batch_and_each_is_audited(service: GradingService, store: Store,
+                                                                        in_thread: bool) -> None:
     queries = _queries(store)
-    pending = _pending(queries, "together")
-    batcher = GradeBatcher(service)
+    tag = f"together{int(in_thread)}"
+    pending = _pending(queries, tag)
+    batcher = GradeBatcher(service, in_thread=in_thread)
     try:
         outcomes = asyncio.run(_gather(batcher, pending, cancel=8))
     finally:
@@ -103,7 +105,7 @@ def test_concurrent_requests_are_graded_in_one_batch_and_each_is_audited(service
     assert (batcher.batches, batcher.graded) == (1, len(queries))
     alone = service.grade_many(queries)
     for p, outcome, expected in zip(pending, outcomes, alone, strict=True):
-        if p.request_id == "together-8":
+        if p.request_id == f"{tag}-8":
             assert isinstance(outcome, asyncio.CancelledError)
         elif isinstance(expected, CreditScoreError):
             assert type(outcome) is type(expected)
@@ -114,13 +116,14 @@ def test_concurrent_requests_are_graded_in_one_batch_and_each_is_audited(service
             wanted = GradeResponse.from_record(expected, request_id=p.request_id, policy=service.policy)
             assert _same(body, json.loads(wanted.model_dump_json()))
     log = query_audit(store, institution=CALLER.institution)
-    mine = log[log["request_id"].str.startswith("together-")].set_index("request_id")
+    mine = log[log["request_id"].str.startswith(f"{tag}-")].set_index("request_id")
+    mine.index = mine.index.str.replace(tag, "together")
     assert len(mine) == len(queries)  # the cancelled query was made: it is logged too
     assert mine.loc["together-0", "status"] == 200
     assert mine.loc["together-0", "result_grade"] == alone[0]["final_grade"]
     with store.engine.connect() as conn:
         logged = json.loads(conn.execute(select(AUDIT_LOG.c.decision).where(
-            AUDIT_LOG.c.request_id == "together-0")).scalar_one())
+            AUDIT_LOG.c.request_id == f"{tag}-0")).scalar_one())
     assert [r["rank"] for r in logged["reasons"]] == [r["rank"] for r in alone[0]["reasons"]]
     assert all(type(r["rank"]) is int for r in logged["reasons"])  # numbers, not "1"
     assert mine.loc["together-1", "status"] == 422

@@ -209,8 +209,14 @@ def test_the_api_the_library_and_the_cli_agree(client: TestClient, store: Store,
     assert (record["final_grade"], record["pd"]) == (api["grade"], pytest.approx(api["pd"], abs=1e-12))
 
 
-def test_metrics_count_requests(client: TestClient) -> None:
+def test_metrics_count_requests(client: TestClient, store: Store, keys: dict[str, str]) -> None:
     client.get("/healthz")
+    assert client.get(f"/v1/enterprises/{a_firm(store)}/grade", params={"purpose": "x1"},
+                      headers=auth(keys["bank"])).status_code == 200
     text = client.get("/metrics").text
     assert re.search(r'creditscore_requests_total\{method="GET",route="/healthz",status="200"\} \d', text)
     assert "creditscore_model_info" in text
+    batches = re.search(r"^creditscore_grading_batch_size_count (\S+)$", text, re.M)
+    graded = re.search(r"^creditscore_grading_batch_size_sum (\S+)$", text, re.M)
+    assert float(batches.group(1)) >= 1
+    assert float(graded.group(1)) >= float(batches.group(1))
