@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
                                         in_thread=settings.grade_in_thread, observe=observe_batch)
         app.state.jobs = jobs.Jobs(app.state.service.store, settings.data_dir / "jobs")
         app.state.jobs.housekeeping(settings.batch_retention_days)
+        worker.labels(pid=str(os.getpid())).set(1)
         for m in app.state.service.models():
             model_info.labels(segment=m["segment"], version=m["version"], family=m["family"]).set(1)
         yield
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
                        registry=registry)
     latency = Histogram("creditscore_request_seconds", "request latency", ["route"], registry=registry,
                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))
+    worker = Gauge("creditscore_worker", "the worker process answering this scrape (one per process)", ["pid"],
+                   registry=registry)
     model_info = Gauge("creditscore_model_info", "active model bundles", ["segment", "version", "family"],
                        registry=registry)
 

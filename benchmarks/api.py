@@ -74,15 +74,15 @@ def wrk(url: str, connections: int, seconds: int, script: str | None = None) -> 
 
 def batches(base: str, scrapes: int = 24) -> dict[str, tuple[float, float]]:
     """(batches, grades) answered so far, per worker: each scrape reaches whichever worker the kernel picks, told
-    apart by its process start time."""
+    apart by the pid it reports."""
     out = {}
     for _ in range(scrapes):
         with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
             text = r.read().decode()
-        started = re.search(r"^process_start_time_seconds (\S+)$", text, re.M)
+        worker = re.search(r'^creditscore_worker\{pid="(\d+)"\}', text, re.M)
         count = re.search(r"^creditscore_grading_batch_size_count (\S+)$", text, re.M)
         total = re.search(r"^creditscore_grading_batch_size_sum (\S+)$", text, re.M)
-        out[started.group(1) if started else "?"] = (float(count.group(1)), float(total.group(1)))
+        out[worker.group(1)] = (float(count.group(1)), float(total.group(1)))
     return out
 
 

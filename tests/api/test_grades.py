@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
@@ -220,3 +221,4 @@ def test_metrics_count_requests(client: TestClient, store: Store, keys: dict[str
     graded = re.search(r"^creditscore_grading_batch_size_sum (\S+)$", text, re.M)
     assert float(batches.group(1)) >= 1
     assert float(graded.group(1)) >= float(batches.group(1))
+    assert re.search(rf'^creditscore_worker\{{pid="{os.getpid()}"\}} 1\.0$', text, re.M)
