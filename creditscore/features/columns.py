@@ -13,6 +13,7 @@ that cost the same per element at any size. One encoding everywhere:
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -68,13 +69,28 @@ def from_rows(kind: RecordKind, names: list[str], rows: list[tuple]) -> Columns:
         if values is None:
             out[f.name] = _missing(f, len(rows))
         elif f.type in _DATES:
-            out[f.name] = np.array([np.nan if v is None else float(_ordinal(v) - _EPOCH_ORDINAL) for v in values],
-                                   dtype=float)
+            out[f.name] = _day_numbers(values)
         elif f.type in _NUMBERS:
-            out[f.name] = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+            out[f.name] = np.array(values, dtype=float)  # None → NaN; PostgreSQL's Decimal → float
         else:
             out[f.name] = np.array(values, dtype=object)
     out["record_key"] = np.array(by_name.get("record_key", [None] * len(rows)), dtype=object)
+    return out
+
+
+def _day_numbers(values: tuple) -> np.ndarray:
+    """Dates as the driver gives them (ISO text from SQLite, ``date`` from PostgreSQL; None) → day numbers.
+
+    numpy parses the whole column in C; anything it refuses goes value by value.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy would move a zoned time to UTC (another day, maybe), warning
+            days = np.array(values, dtype="datetime64[D]")
+    except (ValueError, TypeError, Warning):
+        return np.array([np.nan if v is None else float(_ordinal(v) - _EPOCH_ORDINAL) for v in values], dtype=float)
+    out = days.astype("int64").astype(float)
+    out[np.isnat(days)] = np.nan
     return out
 
 
