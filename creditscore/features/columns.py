@@ -81,8 +81,11 @@ def from_rows(kind: RecordKind, names: list[str], rows: list[tuple]) -> Columns:
 def _day_numbers(values: tuple) -> np.ndarray:
     """Dates as the driver gives them (ISO text from SQLite, ``date`` from PostgreSQL; None) → day numbers.
 
-    numpy parses the whole column in C; anything it refuses goes value by value.
+    numpy parses a long column in C; a short one (one subject's records) or anything numpy refuses goes value by
+    value — numpy's set-up costs more than a dozen dates.
     """
+    if len(values) < 32:
+        return np.array([np.nan if v is None else float(_ordinal(v) - _EPOCH_ORDINAL) for v in values], dtype=float)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy would move a zoned time to UTC (another day, maybe), warning
