@@ -340,6 +340,9 @@ def _codes(index: pd.Index, subject_ids: np.ndarray) -> np.ndarray:
         for position, subject in enumerate(index):
             codes[subject_ids == subject] = position
         return codes
+    if len(subject_ids) < 5_000:  # the service's batch of requests: a dict beats pandas' index set-up
+        position = {subject: i for i, subject in enumerate(index)}
+        return np.fromiter((position.get(str(s), -1) for s in subject_ids), dtype=np.intp, count=len(subject_ids))
     return index.get_indexer(subject_ids.astype(str))
 
 
