@@ -177,7 +177,8 @@ class Store:
                     for start in range(0, len(wanted), _SUBJECTS_PER_QUERY):  # SQLite's expression depth ≤ 1000
                         part = wanted[start:start + _SUBJECTS_PER_QUERY]
                         sql, names = _subject_sql(name, mark, as_of is not None, len(part))
-                        keys = [f"{s}|%" for s in part] if name == "objections" else part
+                        wildcard = "*" if self.dialect == "sqlite" else "%"  # ids hold no * ? [ % _ of their own
+                        keys = [f"{s}|{wildcard}" for s in part] if name == "objections" else part
                         cursor.execute(sql, (*keys,) if date is None else (*keys, date))
                         rows.extend(cursor.fetchall())
                     out[name] = (names, rows)
@@ -204,8 +205,9 @@ def _subject_sql(name: str, mark: str, with_as_of: bool, n: int = 1) -> tuple[st
     kind = KINDS[name]
     table = record_table(kind)
     names = [c.name for c in table.c if c.name not in ("id", "source", "ingested_at")]
-    if name == "objections":
-        where = "(" + " OR ".join([f"target_key LIKE {mark}"] * n) + ")"
+    if name == "objections":  # "<subject id>|…" by prefix, through ix_objections_target_key
+        match = "GLOB" if mark == "?" else "LIKE"  # SQLite: GLOB is case-sensitive and can use a plain index
+        where = "(" + " OR ".join([f"target_key {match} {mark}"] * n) + ")"
     elif n == 1:
         where = f"{kind.subject_column} = {mark}"
     else:

@@ -69,6 +69,8 @@ def _build(kind: RecordKind) -> Table:
     ]
     table = Table(kind.name, METADATA, *columns, comment=kind.zh)
     Index(None, table.c[kind.subject_column])
+    if kind.name == "objections":  # found by the record they target: "<subject id>|…" (migration 0004)
+        Index(None, table.c.target_key, postgresql_ops={"target_key": "text_pattern_ops"})
     if kind.has_published_on:
         Index(None, table.c.published_on)
     return table
