@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
 from typing import Annotated, Literal
 
@@ -29,6 +30,10 @@ def reload_models(request: Request, service: ServiceDep, caller: CallerDep) -> d
     """After `creditscore promote`, load the new @champion bundles (the old ones serve until they load)."""
     caller.require(Role.ADMIN)
     loaded = service.reload()
+    # The start-up objects were frozen out of the collector (api/app.py): let it see the old bundles go.
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
     write_audit(service.store, caller=caller, request_id=request.state.request_id, route="reload_models",
                 status=200)
     return {"loaded": loaded}
