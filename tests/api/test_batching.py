@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.batching import GradeBatcher, Pending
 from api.schemas import GradeResponse
-from creditscore.audit import query_audit
+from creditscore.audit import audit_entry, query_audit
 from creditscore.auth import Caller, Role
 from creditscore.errors import CreditScoreError, InvalidCode, UnknownSubject
 from creditscore.ids import mask_resident_id
@@ -168,3 +168,18 @@ def test_errors_keep_their_kind(service: GradingService) -> None:
     assert isinstance(bad, InvalidCode)
     assert isinstance(unknown, UnknownSubject)
     assert str(unknown) == "no enterprise with identifier 91350100M000100Y43 in the store"
+
+
+def test_the_logged_decision_is_strict_json_with_the_subject_masked(store: Store) -> None:
+    head = a_household(store)
+    entry = audit_entry(caller=CALLER, request_id="strict", route="household_grade", status=200, subject_id=head,
+                        subject_type="household", decision={"subject_id": head, "pd": 0.02, "final_grade": "A",
+                                                            "reasons": [{"rank": 1, "value": float("nan")}]})
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    logged = json.loads(entry["decision"], parse_constant=refuse)
+    assert logged["reasons"] == [{"rank": 1, "value": None}]
+    assert logged["subject_id"] == entry["subject_masked"] == mask_resident_id(head)
+    assert head not in entry["decision"]
