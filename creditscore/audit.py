@@ -49,7 +49,7 @@ def audit_entry(*, caller: Caller, request_id: str, route: str, status: int, sub
     record = None
     if decision is not None:
         # Strict JSON (a missing value is null, not NaN), in a third of json.dumps's time.
-        record = to_json({**decision, "subject_id": masked}, fallback=str).decode()
+        record = to_json({**decision, "subject_id": masked}, fallback=str, inf_nan_mode="null").decode()
     return {"at": dt.datetime.now(dt.UTC), "request_id": request_id, "key_prefix": caller.key_prefix,
             "institution": caller.institution, "role": caller.role.value, "route": route,
             "subject_type": subject_type, "subject_masked": masked, "purpose": purpose,
