@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ __all__ = [
     "UsccParts",
     "generate_resident_id",
     "generate_uscc",
+    "mask_ids_in_text",
     "mask_resident_id",
     "normalise_code",
     "org_code_check_char",
@@ -329,6 +331,17 @@ def mask_resident_id(number: str) -> str:
     if len(text) <= 10:
         return "*" * len(text)
     return text[:6] + "*" * (len(text) - 10) + text[-4:]
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+
+def mask_ids_in_text(text: str) -> str:
+    """Every run that could be a resident ID (18 or 15 characters, digits) masked — for logs and free text.
+
+    An all-digit USCC is masked too: a firm's code hidden in a log costs nothing; a person's leaked does.
+    """
+    return _ID_IN_TEXT.sub(lambda m: mask_resident_id(m.group(1)), text)
 
 
 def generate_resident_id(

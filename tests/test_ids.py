@@ -261,3 +261,11 @@ def test_the_vectorised_resident_id_check_agrees_with_the_validator(values: list
         elif len(value) == 18 and value.isascii() and value == value.upper() and " " not in value:
             with pytest.raises(InvalidCode):
                 validate_resident_id(value, today=today)
+
+
+def test_ids_in_free_text_are_masked() -> None:
+    from creditscore.ids import mask_ids_in_text
+
+    text = "GET /v1/households/11010519491231002X/grade?ref=330106850101003 firm 91350100M000100Y43 n=123456"
+    assert mask_ids_in_text(text) == ("GET /v1/households/110105********002X/grade?ref=330106******003 "
+                                      "firm 91350100M000100Y43 n=123456")

@@ -222,3 +222,16 @@ def test_metrics_count_requests(client: TestClient, store: Store, keys: dict[str
     assert float(batches.group(1)) >= 1
     assert float(graded.group(1)) >= float(batches.group(1))
     assert re.search(rf'^creditscore_worker\{{pid="{os.getpid()}"\}} 1\.0$', text, re.M)
+
+
+def test_the_access_log_masks_resident_ids(client: TestClient, store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """uvicorn logs every request's path; a household's grade has the resident ID in it."""
+    import logging
+
+    head = a_household(store)
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
+                                                 f"/v1/households/{head}/grade?purpose=x1", "1.1", 200)
+    assert head not in caplog.text
+    assert f"/v1/households/{head[:6]}" in caplog.text
+    assert head[-4:] + "/grade" in caplog.text
