@@ -119,7 +119,8 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
         else:
             app.state.service = service
         app.state.grader = GradeBatcher(app.state.service, batch_max=settings.grading_batch_max,
-                                        in_thread=settings.grade_in_thread, observe=observe_batch)
+                                        queue_max=settings.grading_queue_max, in_thread=settings.grade_in_thread,
+                                        observe=observe_batch)
         app.state.jobs = jobs.Jobs(app.state.service.store, settings.data_dir / "jobs")
         app.state.jobs.housekeeping(settings.batch_retention_days)
         worker.labels(pid=str(os.getpid())).set(1)

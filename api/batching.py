@@ -34,7 +34,13 @@ from creditscore.auth import Caller
 from creditscore.errors import CreditScoreError, UnknownSubject
 from creditscore.service import GradeQuery, GradingService
 
-__all__ = ["GradeBatcher", "Pending"]
+__all__ = ["GradeBatcher", "Overloaded", "Pending"]
+
+
+class Overloaded(CreditScoreError):
+    """More grades waiting in this worker than it answers in good time: refused at once (503, Retry-After)."""
+
+    retry_after = 1
 
 
 @dataclass(frozen=True)
@@ -55,10 +61,11 @@ class GradeBatcher:
     #: Passes of the event loop that must add nothing to the queue before the next batch is taken.
     QUIET_PASSES = 4
 
-    def __init__(self, service: GradingService, *, batch_max: int = 32, in_thread: bool = False,
-                 observe: Callable[[int, float], None] | None = None) -> None:
+    def __init__(self, service: GradingService, *, batch_max: int = 32, queue_max: int = 512,
+                 in_thread: bool = False, observe: Callable[[int, float], None] | None = None) -> None:
         self.service = service
         self.batch_max = batch_max
+        self.queue_max = queue_max
         self.in_thread = in_thread
         self.observe = observe  # (requests in the batch, seconds to grade and log it), e.g. for /metrics
         self._queue: list[tuple[Pending, asyncio.Future[Response]]] = []
@@ -68,7 +75,13 @@ class GradeBatcher:
         self.graded = 0
 
     async def grade(self, pending: Pending) -> Response:
-        """The response for one request, or the library's error about its subject (raised here)."""
+        """The response for one request, or the library's error about its subject (raised here).
+
+        Refused with :class:`Overloaded` when ``queue_max`` requests are already waiting: past that, an answer
+        would come too late to be useful, and a quick 503 lets the caller back off or go to another worker.
+        """
+        if len(self._queue) >= self.queue_max:
+            raise Overloaded(f"{len(self._queue)} grades are waiting in this worker; retry in a second")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Response] = loop.create_future()
         self._queue.append((pending, future))

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.batching import Overloaded
 from creditscore.auth import NotAuthenticated, NotPermitted
 from creditscore.errors import (
     ConfigError,
@@ -52,6 +53,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PayloadTooLarge)
     async def too_large(request: Request, exc: PayloadTooLarge) -> JSONResponse:
         return problem(request, 413, "payload too large", str(exc))
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+        response = problem(request, 503, "overloaded", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(CreditScoreError)
     async def domain(request: Request, exc: CreditScoreError) -> JSONResponse:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     #: Most store-backed grades answered in one batch (see ``api/batching.py``): requests that arrive while a
     #: batch is graded are graded together next; 1 grades every request on its own.
     grading_batch_max: int = Field(32, ge=1, le=1000)
+    #: Grades that may wait in one worker; the next is refused at once with 503 and Retry-After (at ~12 ms a
+    #: batch of 32, 512 waiting is ~0.2 s of work).
+    grading_queue_max: int = Field(512, ge=1)
     #: Grade those batches in a thread rather than on the event loop: for a store across a network (PostgreSQL
     #: on another host), whose queries wait on I/O. For the embedded store the loop is faster (no GIL fight).
     grade_in_thread: bool = False

@@ -183,3 +183,26 @@ def test_the_logged_decision_is_strict_json_with_the_subject_masked(store: Store
     assert logged["reasons"] == [{"rank": 1, "value": None}]
     assert logged["subject_id"] == entry["subject_masked"] == mask_resident_id(head)
     assert head not in entry["decision"]
+
+
+def test_past_the_queue_bound_a_request_is_refused_at_once(service: GradingService, store: Store) -> None:
+    batcher = GradeBatcher(service, queue_max=3)
+    pending = _pending([GradeQuery(a_firm(store), None, "sme")] * 5, "shed")
+    try:
+        outcomes = asyncio.run(_gather(batcher, pending))
+    finally:
+        batcher.close()
+    assert [type(o).__name__ for o in outcomes] == ["Response"] * 3 + ["Overloaded"] * 2
+    log = query_audit(store, institution=CALLER.institution)
+    assert sorted(log.loc[log["request_id"].str.startswith("shed-"), "request_id"]) == ["shed-0", "shed-1", "shed-2"]
+
+
+def test_an_overloaded_worker_answers_503_with_retry_after(client, store: Store, keys: dict[str, str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client.app.state.grader, "queue_max", 0)
+    r = client.get(f"/v1/enterprises/{a_firm(store)}/grade", params={"purpose": "x1"},
+                   headers={"X-API-Key": keys["bank"]})
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "1"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "retry" in r.json()["detail"]
