@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from creditscore.features.catalogue import Catalogue
 from creditscore.modeling.bundle import ModelBundle
 from creditscore.policy import Policy
 
-__all__ = ["Scored", "decision_record", "score"]
+__all__ = ["Scored", "decision_record", "decision_records", "score"]
 
 
 class Scored:
@@ -60,31 +61,50 @@ def score(bundle: ModelBundle, features: pd.DataFrame, *, catalogue: Catalogue, 
 
 def decision_record(scored: Scored, subject_id: str, *, as_of: object, segment: str) -> dict[str, object]:
     """What a regulator or the subject may later ask about one decision, as plain data."""
-    position = scored.index.get_loc(subject_id)
-    row = {c: v[position] for c, v in scored.decision_columns.items()}
+    return decision_records(scored, as_of=as_of, segment=segment, subjects=[subject_id])[subject_id]
+
+
+def decision_records(scored: Scored, *, as_of: object, segment: str, subjects: list[str] | None = None
+                     ) -> dict[str, dict[str, object]]:
+    """:func:`decision_record` of every subject of ``scored`` (or of ``subjects``), by subject id.
+
+    Built from plain Python values read once per column — not numpy scalars, which JSON (the audit log,
+    ``--json``) would write as strings, and not one array look-up per subject and column.
+    """
+    position = {s: i for i, s in enumerate(scored.index)}
+    wanted = list(scored.index) if subjects is None else subjects
+    rows = [position[s] for s in wanted]  # KeyError for a subject that was not scored
+    cols = {c: v[rows].tolist() for c, v in scored.decision_columns.items()}
     why = scored.reason_columns
     columns = [c for c in REASON_COLUMNS if c != "subject_id"]
-    mine = np.flatnonzero(why["subject_id"] == subject_id) if why else np.array([], dtype=int)
-    # Python values, not numpy scalars: JSON (the audit log, ``--json``) writes a numpy int as a string.
-    reasons = [dict(zip(columns, values, strict=True))
-               for values in zip(*(why[c][mine].tolist() for c in columns), strict=True)] if len(mine) else []
-    basis = row["line_basis"]
-    return {
-        "subject_id": subject_id, "segment": segment, "as_of": pd.Timestamp(as_of).date().isoformat(),
-        "decided_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "model_version": row["model_version"], "policy_version": row["policy_version"],
-        "catalogue_version": row["catalogue_version"],
-        "pd": float(row["pd"]), "score": float(row["score"]), "model_grade": row["model_grade"],
-        "final_grade": row["final_grade"],
-        "overrides": [r for r in str(row["overrides"]).split(";") if r],
-        "red_list": [r for r in str(row["red_list"]).split(";") if r],
-        "loan_terms": {
-            "eligible": bool(row["eligible"]), "credit_line_yuan": float(row["credit_line_yuan"]),
-            "rate_adjustment_bp": None if pd.isna(row["rate_adjustment_bp"]) else int(row["rate_adjustment_bp"]),
-            "max_term_months": None if pd.isna(row["max_term_months"]) else int(row["max_term_months"]),
-            "basis": basis, "basis_zh": LINE_BASIS.get(basis, ("", ""))[0],
-            "basis_en": LINE_BASIS.get(basis, ("", ""))[1],
-        },
-        "reasons": reasons,
-        "meaning": MEANING,
-    }
+    mine: dict[str, list[dict[str, object]]] = {s: [] for s in wanted}
+    if why and len(why["subject_id"]):
+        values = {c: why[c].tolist() for c in columns}
+        for i, subject in enumerate(why["subject_id"].tolist()):
+            if subject in mine:
+                mine[subject].append({c: values[c][i] for c in columns})
+    day = pd.Timestamp(as_of).date().isoformat()
+    decided_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    out = {}
+    for k, subject in enumerate(wanted):
+        basis = cols["line_basis"][k]
+        rate, term = cols["rate_adjustment_bp"][k], cols["max_term_months"][k]
+        out[subject] = {
+            "subject_id": subject, "segment": segment, "as_of": day, "decided_at": decided_at,
+            "model_version": cols["model_version"][k], "policy_version": cols["policy_version"][k],
+            "catalogue_version": cols["catalogue_version"][k],
+            "pd": float(cols["pd"][k]), "score": float(cols["score"][k]), "model_grade": cols["model_grade"][k],
+            "final_grade": cols["final_grade"][k],
+            "overrides": [r for r in str(cols["overrides"][k]).split(";") if r],
+            "red_list": [r for r in str(cols["red_list"][k]).split(";") if r],
+            "loan_terms": {
+                "eligible": bool(cols["eligible"][k]), "credit_line_yuan": float(cols["credit_line_yuan"][k]),
+                "rate_adjustment_bp": None if math.isnan(rate) else int(rate),
+                "max_term_months": None if math.isnan(term) else int(term),
+                "basis": basis, "basis_zh": LINE_BASIS.get(basis, ("", ""))[0],
+                "basis_en": LINE_BASIS.get(basis, ("", ""))[1],
+            },
+            "reasons": mine[subject],
+            "meaning": MEANING,
+        }
+    return out

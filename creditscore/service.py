@@ -25,7 +25,7 @@ from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
 from creditscore.parsing import map_headers, parse_records
 from creditscore.policy import Policy, load_policy
 from creditscore.schema import KINDS
-from creditscore.scoring import decision_record, score
+from creditscore.scoring import decision_records, score
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
 
@@ -234,15 +234,13 @@ class GradingService:
         values = features.to_numpy(dtype=float)[:, features.columns.get_indexer(wanted)]  # one read, not one per flag
         listed = {k: values[:, i] >= 1 for i, k in enumerate(flags)}
         tax = values[:, -1] if segment == "sme" else None
-        out = {}
-        for position, subject in enumerate(features.index):
-            record = decision_record(scored, subject, as_of=t, segment=segment)
+        out = decision_records(scored, as_of=t, segment=segment)
+        for position, record in enumerate(out.values()):
             if tax is not None:
                 code = tax[position]
                 record["tax_grade"] = None if np.isnan(code) else "ABMCD"[int(code)]
             record["flags"] = {k: bool(listed[k][position]) for k in flags}
             record["data_as_of"] = t.date().isoformat()
-            out[subject] = record
         return out
 
     def ready(self) -> dict[str, object]:
