@@ -1,7 +1,7 @@
 """Grades from the store answered in batches: the requests that arrive while one batch is graded form the next.
 
-Grading one firm is ~4 ms of Python, nearly all of it fixed cost (a query per record kind, the engine's set-up
-per indicator, one model call, the policy) — grading eight together costs ~7 ms. So a worker does not grade
+Grading one firm is ~2.5 ms of Python, mostly fixed cost (a query per record kind, the engine's set-up
+per indicator, one model call, the policy) — grading eight together costs ~5 ms. So a worker does not grade
 its concurrent requests one by one: each request joins a queue, and the grader takes *everything* waiting
 each time it is free (at most ``batch_max``). An idle service grades a lone request at once — no timer, no
 added latency; a busy one amortises the fixed costs over the requests that queued meanwhile.
