@@ -25,7 +25,6 @@ Everything is vectorised: no Python loop runs per subject to compute them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -83,12 +82,16 @@ def explain(bundle: ModelBundle, X: pd.DataFrame, *, threads: int = 0) -> Explan
                        contributions=values, base_value=base, margin=base + values.sum(axis=1))
 
 
+def _text(ind: Indicator, language: str, value: float) -> str:
+    """The reason's text for a value; "no record" when the template has nothing to say (a missing value)."""
+    return ind.reason.render(language, value) or (f"{ind.name_zh}：无记录" if language == "zh"
+                                                  else f"{ind.name_en}: no record")
+
+
 def _render(ind: Indicator, language: str, values: np.ndarray) -> np.ndarray:
     """Texts for many values of one indicator: each distinct value is formatted once (counts repeat a lot)."""
-    fallback = f"{ind.name_zh}：无记录" if language == "zh" else f"{ind.name_en}: no record"
     distinct, inverse = np.unique(values, return_inverse=True)  # NaNs sort last and stay distinct
-    texts = np.array([ind.reason.render(language, v) or fallback for v in distinct], dtype=object)
-    return texts[inverse]
+    return np.array([_text(ind, language, v) for v in distinct], dtype=object)[inverse]
 
 
 REASON_COLUMNS = ["subject_id", "kind", "rank", "reason_code", "indicator", "family", "contribution", "value",
@@ -128,15 +131,13 @@ def reason_columns(explanation: Explanation, catalogue: Catalogue, *, adverse: i
     order = np.lexsort((ranks, kinds, rows))  # by subject, adverse first, strongest first
     rows, kinds, ranks, cols = rows[order], kinds[order], ranks[order], cols[order]
     values = explanation.values[rows, cols]
-    table = _indicator_table(catalogue, tuple(explanation.feature_names))
-    indicators = table.indicators
+    indicators = [catalogue.by_id[name] for name in explanation.feature_names]
     text_zh = np.empty(len(rows), dtype=object)
     text_en = np.empty(len(rows), dtype=object)
     if len(rows) <= _FEW_REASONS:  # the service's few subjects: a text per reason, numpy would cost more
         for i, (col, value) in enumerate(zip(cols.tolist(), values.tolist(), strict=True)):
-            ind = indicators[col]
-            text_zh[i] = ind.reason.render("zh", value) or f"{ind.name_zh}：无记录"
-            text_en[i] = ind.reason.render("en", value) or f"{ind.name_en}: no record"
+            text_zh[i] = _text(indicators[col], "zh", value)
+            text_en[i] = _text(indicators[col], "en", value)
     else:
         for col in np.unique(cols):  # one pass per indicator, never per subject
             at = cols == col
@@ -144,38 +145,17 @@ def reason_columns(explanation: Explanation, catalogue: Catalogue, *, adverse: i
             text_en[at] = _render(indicators[col], "en", values[at])
     return {
         "subject_id": np.asarray(explanation.subjects, dtype=object)[rows],
-        "kind": _KINDS[kinds], "rank": ranks, "reason_code": table.ids[cols], "indicator": table.names_en[cols],
-        "family": table.families[cols], "contribution": c[rows, cols], "value": values,
+        "kind": _KINDS[kinds], "rank": ranks,
+        "reason_code": np.array(explanation.feature_names, dtype=object)[cols],
+        "indicator": np.array([i.name_en for i in indicators], dtype=object)[cols],
+        "family": np.array([i.family.value for i in indicators], dtype=object)[cols],
+        "contribution": c[rows, cols], "value": values,
         "text_zh": text_zh, "text_en": text_en,
     }
 
 
 _FEW_REASONS = 256
 _KINDS = np.array(["adverse", "favourable"], dtype=object)
-
-
-class _IndicatorTable(NamedTuple):
-    indicators: list[Indicator]
-    ids: np.ndarray
-    names_en: np.ndarray
-    families: np.ndarray
-
-
-_TABLES: dict[tuple[int, tuple[str, ...]], tuple[Catalogue, _IndicatorTable]] = {}
-
-
-def _indicator_table(catalogue: Catalogue, feature_names: tuple[str, ...]) -> _IndicatorTable:
-    """A model's indicators and their labels as arrays — the same for every call, built once per catalogue
-    object (held here with it, so its id is not reused)."""
-    key = (id(catalogue), feature_names)
-    if key not in _TABLES:
-        if len(_TABLES) > 64:
-            _TABLES.clear()
-        indicators = [catalogue.by_id[name] for name in feature_names]
-        _TABLES[key] = (catalogue, _IndicatorTable(
-            indicators, np.array(feature_names, dtype=object), np.array([i.name_en for i in indicators], dtype=object),
-            np.array([i.family.value for i in indicators], dtype=object)))
-    return _TABLES[key][1]
 
 
 def family_view(explanation: Explanation, catalogue: Catalogue) -> pd.DataFrame:
