@@ -5,6 +5,12 @@ bare endpoint that only runs the same model's predict and pred_contrib on a fixe
 
 Both servers: ``--workers`` uvicorn processes (default 1) on 127.0.0.1; load from wrk (Debian package) with 1 thread at
 concurrency 1, 8 and 32, the firm rotating over the store's firms. Reports req/s, p50 and p99.
+
+The ratio is against ``/bare``, an ``async def`` route: the service grades on the event loop, so the baseline
+runs its model there too. ``/bare-threaded`` (a plain ``def``, through FastAPI's thread pool) is reported beside it
+because it is FastAPI's default idiom and about half as fast — a ratio against it would flatter the service.
+"Route floor" is the service's own grade route with the grading taken out (benchmarks/floor_app.py): the
+HTTP, key check and validation every grade pays before any grading starts.
 """
 
 from __future__ import annotations
@@ -118,24 +124,32 @@ def main() -> None:
                               "--workers", str(args.workers)], cwd=ROOT, env=env),
             subprocess.Popen([sys.executable, "-m", "api.serving", "benchmarks.bare_app:app", "--port", "8712",
                               "--workers", str(args.workers)], cwd=ROOT, env=env),
+            subprocess.Popen([sys.executable, "-m", "api.serving", "benchmarks.floor_app:app", "--port", "8713",
+                              "--workers", str(args.workers)], cwd=ROOT, env=env),
         ]
         try:
             _wait("http://127.0.0.1:8711/readyz")
             _wait("http://127.0.0.1:8712/bare")
             wrk("http://127.0.0.1:8711", 2, 2, str(script))  # warm up
             wrk("http://127.0.0.1:8712/bare", 2, 2)
+            wrk("http://127.0.0.1:8712/bare-threaded", 2, 2)
+            _wait("http://127.0.0.1:8713/readyz")
+            wrk("http://127.0.0.1:8713", 2, 2, str(script))
             print(f"{args.seconds}s per run, {args.workers} uvicorn process(es) each, wrk -t1; "
                   f"{len(firms):,} firms in the store")
             print(f"{'c':>3}  {'grade req/s':>11} {'p50 ms':>7} {'p99 ms':>7}   {'bare req/s':>10} {'p50 ms':>7} "
-                  f"{'p99 ms':>7}   grade/bare   grades per batch*")
+                  f"{'p99 ms':>7}   grade/bare   grades per batch*   bare-threaded req/s   route floor req/s")
             for c in (1, 8, 32):
                 before = batches("http://127.0.0.1:8711")
                 g = wrk("http://127.0.0.1:8711", c, args.seconds, str(script))
                 after = batches("http://127.0.0.1:8711")
                 size = per_batch(before, after)
                 b = wrk("http://127.0.0.1:8712/bare", c, args.seconds)
+                t = wrk("http://127.0.0.1:8712/bare-threaded", c, args.seconds)
+                f = wrk("http://127.0.0.1:8713", c, args.seconds, str(script))
                 print(f"{c:>3}  {g['rps']:>11,.0f} {g['p50']:>7.2f} {g['p99']:>7.2f}   {b['rps']:>10,.0f} "
                       f"{b['p50']:>7.2f} {b['p99']:>7.2f}   {g['rps'] / b['rps']:>9.0%}   {size:>17.1f}"
+                      f"   {t['rps']:>19,.0f}   {f['rps']:>17,.0f}"
                       + (f"   ({g['non2xx']} non-2xx!)" if g["non2xx"] else ""))
             print("* mean requests graded together (api/batching.py), from the workers' /metrics")
         finally:
