@@ -1,7 +1,12 @@
 """The single enterprise grade over HTTP (store lookup + features + PD + grade + reasons + audit write) against a
 bare endpoint that only runs the same model's predict and pred_contrib on a fixed vector.
 
-    python benchmarks/api.py [--seconds 10] [--firms 3000] [--workers 1]
+    python benchmarks/api.py [--seconds 10] [--firms 3000] [--workers 1] [--postgres | --postgres-url URL]
+                             [--in-thread]
+
+The store is SQLite in a temporary folder; ``--postgres`` starts a throwaway PostgreSQL server (as the tests do,
+with fsync off) and ``--postgres-url`` uses an empty database of yours. ``--in-thread`` grades the batches in a
+thread (``CREDITSCORE_GRADE_IN_THREAD``) rather than on the event loop.
 
 Both servers: ``--workers`` uvicorn processes (default 1) on 127.0.0.1; load from wrk (Debian package) with 1 thread at
 concurrency 1, 8 and 32, the firm rotating over the store's firms. Reports req/s, p50 and p99.
@@ -24,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from creditscore.auth import Role, create_key
@@ -104,13 +110,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--firms", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both servers")
+    parser.add_argument("--postgres", action="store_true", help="the store on a throwaway PostgreSQL server")
+    parser.add_argument("--postgres-url", default=None, help="the store in this (empty) PostgreSQL database")
+    parser.add_argument("--in-thread", action="store_true", help="grade batches in a thread, not on the loop")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         data = Path(tmp) / "data"
-        env = {**os.environ, "CREDITSCORE_DATA_DIR": str(data), "CREDITSCORE_MODEL_SOURCE": "demo"}
-        store = Store(f"sqlite:///{(data / 'creditscore.db').resolve()}")
+        url = args.postgres_url
+        if args.postgres and url is None:
+            sys.path.insert(0, str(ROOT / "tests"))
+            from conftest import postgres_url  # the same throwaway server the tests use
+
+            url = stack.enter_context(contextmanager(postgres_url.__wrapped__)())
+        url = url or f"sqlite:///{(data / 'creditscore.db').resolve()}"
+        env = {**os.environ, "CREDITSCORE_DATA_DIR": str(data), "CREDITSCORE_MODEL_SOURCE": "demo",
+               "CREDITSCORE_DATABASE_URL": url, "CREDITSCORE_GRADE_IN_THREAD": str(args.in_thread).lower()}
+        store = Store(url)
         store.init()
         population = generate(SynthConfig(seed=9, n_firms=args.firms, n_households=200))
         load_feeds(store, population.write_files(Path(tmp) / "feeds"))
@@ -136,7 +153,8 @@ def main() -> None:
             _wait("http://127.0.0.1:8713/readyz")
             wrk("http://127.0.0.1:8713", 2, 2, str(script))
             print(f"{args.seconds}s per run, {args.workers} uvicorn process(es) each, wrk -t1; "
-                  f"{len(firms):,} firms in the store")
+                  f"{len(firms):,} firms in the store ({store.engine.dialect.name}); batches graded "
+                  + ("in a thread" if args.in_thread else "on the event loop"))
             print(f"{'c':>3}  {'grade req/s':>11} {'p50 ms':>7} {'p99 ms':>7}   {'bare req/s':>10} {'p50 ms':>7} "
                   f"{'p99 ms':>7}   grade/bare   grades per batch*   bare-threaded req/s   route floor req/s")
             for c in (1, 8, 32):

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select, text
 
 from creditscore.parsing import ERROR_COLUMNS, map_headers, parse_records
 from creditscore.readers import count_rows, read_chunks
@@ -179,6 +179,11 @@ def ingest_file(
     except BaseException:
         tmp_rejects.unlink(missing_ok=True)  # a file that cannot be read leaves nothing behind
         raise
+    if inserted and store.dialect == "postgresql":
+        # Fresh statistics now, not when autovacuum next passes: a planner that still believes the table
+        # empty reads it whole for every grade (measured: sequential scans of 8 of the 13 kinds).
+        with store.engine.begin() as conn:
+            conn.execute(text(f"ANALYZE {table.name}"))
     if n_errors:
         os.replace(tmp_rejects, rejects)
     else:

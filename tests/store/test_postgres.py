@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from creditscore.store import Store, ingest_file
 from tests.store.test_ingest import penalties_file
@@ -27,6 +28,10 @@ def test_postgres_ingest_is_idempotent_and_rejects_bad_rows(postgres_url: str, t
     assert len(frame) == 1980
     one = frame.iloc[0]["uscc"]
     assert len(store.subject_records(one)["penalties"]) == (frame["uscc"] == one).sum()
+    with store.engine.connect() as conn:  # statistics taken by the ingest: a subject's rows come by index
+        assert conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'penalties'")).scalar_one() > 1000
+        plan = conn.execute(text("EXPLAIN SELECT * FROM penalties WHERE uscc = :u"), {"u": one}).scalars().all()
+    assert "Seq Scan" not in " ".join(plan), plan
     store.dispose()
 
 
