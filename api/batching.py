@@ -33,6 +33,7 @@ from creditscore.audit import audit_entry, write_audits
 from creditscore.auth import Caller
 from creditscore.errors import CreditScoreError, UnknownSubject
 from creditscore.service import GradeQuery, GradingService
+from creditscore.store import STORE_UNAVAILABLE
 
 __all__ = ["GradeBatcher", "Overloaded", "Pending"]
 
@@ -128,8 +129,9 @@ class GradeBatcher:
         started = time.perf_counter()
         try:
             results = self.service.grade_many([p.query for p in batch])
-        except Exception:
-            write_audits(self.service.store, [self._entry(p, 500, None) for p in batch])
+        except Exception as exc:  # logged as answered: 503 when the store is out of reach (if it can be logged)
+            status = 503 if isinstance(exc, STORE_UNAVAILABLE) else 500
+            write_audits(self.service.store, [self._entry(p, status, None) for p in batch])
             raise
         outcomes: list[Response | Exception] = []
         entries = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -19,7 +21,11 @@ from creditscore.errors import (
     UnknownSubject,
     UnreadableFile,
 )
+from creditscore.ids import mask_ids_in_text
 from creditscore.objections import ObjectionError, UnknownObjection
+from creditscore.store import STORE_UNAVAILABLE
+
+log = logging.getLogger("creditscore.api")
 
 PROBLEM = "application/problem+json"
 
@@ -43,8 +49,10 @@ class PayloadTooLarge(CreditScoreError):
 
 
 def problem(request: Request, status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+    # "instance" is the request's path: a household's holds the resident ID, masked as everywhere we display one
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": str(request.url.path), "request_id": getattr(request.state, "request_id", None), **extra}
+            "instance": mask_ids_in_text(str(request.url.path)),
+            "request_id": getattr(request.state, "request_id", None), **extra}
     headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -59,6 +67,20 @@ def install(app: FastAPI) -> None:
         response = problem(request, 503, "overloaded", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # One line, not a traceback per request while the database is down; the driver's message only
+        # (SQLAlchemy's text carries the statement's parameters: subject ids), IDs masked all the same.
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("store unavailable (%s): %s", type(cause).__name__,
+                    mask_ids_in_text(str(cause).splitlines()[0] if str(cause) else ""))
+        response = problem(request, 503, "store unavailable", "the credit information store cannot be reached "
+                                                              "just now; retry shortly")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    for cls in STORE_UNAVAILABLE:
+        app.add_exception_handler(cls, store_unavailable)
 
     @app.exception_handler(CreditScoreError)
     async def domain(request: Request, exc: CreditScoreError) -> JSONResponse:

@@ -35,8 +35,8 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
     404: _problem("no such subject (or job) in the store"),
     413: _problem("upload too large"),
     422: _problem("invalid identifier, records or parameters — the detail says which and why"),
-    503: _problem("this worker is overloaded (retry after the Retry-After seconds), or the models cannot be "
-                  "used with the running catalogue"),
+    503: _problem("this worker is overloaded or the credit information store is out of reach (retry after the "
+                  "Retry-After seconds), or the models cannot be used with the running catalogue"),
 }
 
 

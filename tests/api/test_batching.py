@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import math
+import sqlite3
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.exc import OperationalError
 
 from api.batching import GradeBatcher, Pending
 from api.schemas import GradeResponse
@@ -206,3 +209,39 @@ def test_an_overloaded_worker_answers_503_with_retry_after(client, store: Store,
     assert r.headers["Retry-After"] == "1"
     assert r.headers["content-type"] == "application/problem+json"
     assert "retry" in r.json()["detail"]
+
+
+def test_a_store_out_of_reach_is_503_with_retry_after_not_500(client, keys: dict[str, str], tmp_path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database down or unreachable: a caller should retry, not file a bug — even at the key check."""
+    service = client.app.state.service
+    monkeypatch.setattr(service.store, "engine", create_engine(f"sqlite:///{tmp_path}/no/such/folder/x.db"))
+    r = client.get(f"/v1/enterprises/{UNKNOWN_FIRM}/grade", params={"purpose": "x1"},
+                   headers={"X-API-Key": keys["bank"]})
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "5"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["title"] == "store unavailable"
+    assert "sqlite" not in r.text
+    assert str(tmp_path) not in r.text
+
+
+def test_a_store_failing_mid_batch_is_503_logged_once_without_the_id(client, store: Store, keys: dict[str, str],
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    head = a_household(store)
+
+    def locked(queries: list[GradeQuery]) -> list[object]:
+        raise OperationalError("SELECT * FROM households WHERE head_id = ?", (head,),
+                               sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(client.app.state.service, "grade_many", locked)
+    with caplog.at_level(logging.WARNING, logger="creditscore.api"):
+        r = client.get(f"/v1/households/{head}/grade", params={"purpose": "x1", "authorization_ref": "AUTH-503"},
+                       headers={"X-API-Key": keys["assessor"]})
+    assert r.status_code == 503, r.text
+    assert [m.getMessage() for m in caplog.records] == ["store unavailable (OperationalError): database is locked"]
+    assert head not in r.text
+    assert head not in caplog.text
+    log = query_audit(store, institution="assessor institution")
+    assert list(log.loc[log["authorization_ref"] == "AUTH-503", "status"]) == [503]  # the query is still logged

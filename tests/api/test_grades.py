@@ -99,6 +99,8 @@ def test_household_grade_needs_consent_and_masks_the_id(client: TestClient, stor
                          headers=auth(keys["assessor"]))
     assert missing.status_code == 403
     assert "authorization_ref" in missing.json()["detail"]
+    assert head not in missing.text  # a problem's "instance" is the path, ID masked
+    assert missing.json()["instance"] == f"/v1/households/{head[:6]}********{head[-4:]}/grade"
     r = client.get(f"/v1/households/{head}/grade", headers=auth(keys["assessor"]),
                    params={"purpose": "loan_application", "authorization_ref": "AUTH-2024-1", "as_of": AS_OF})
     assert r.status_code == 200, r.text
