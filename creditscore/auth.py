@@ -78,7 +78,7 @@ def verify_key(store: Store, key: str | None) -> Caller:
     if not key:
         raise NotAuthenticated("missing API key: send it in the X-API-Key header")
     mark = "?" if store.dialect == "sqlite" else "%s"
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:  # on PostgreSQL, no BEGIN / ROLLBACK round trips around the one SELECT
         cursor = conn.connection.driver_connection.cursor()
         try:
             cursor.execute(f"SELECT prefix, institution, role, revoked_at FROM {API_KEYS.name} "

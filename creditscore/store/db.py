@@ -67,6 +67,19 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @functools.cached_property
+    def reader(self) -> Engine:
+        """The engine for the service's hot reads (a key, a few subjects' records).
+
+        On PostgreSQL its connections are in autocommit: no BEGIN before a read and no ROLLBACK when the
+        connection goes back to the pool — a round trip each, which cost more than the read itself. A read of
+        several statements that must agree opens its own transaction (:meth:`subjects_rows`). SQLite has no
+        round trips to save: the same engine.
+        """
+        if self.dialect != "postgresql":
+            return self.engine
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
     def init(self) -> None:
         """Create or upgrade the schema (safe to run on every start)."""
         migrate.upgrade(self.engine)
@@ -181,7 +194,7 @@ class Store:
                 keys = [f"{s}|{wildcard}" for s in part] if name == "objections" else part
                 queries.append((name, _subject_sql(name, mark, as_of is not None, len(part))[0],
                                 (*keys,) if date is None else (*keys, date)))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             # Straight to the driver with SQL built once per kind and size: SQLAlchemy's statement building
             # cost more than SQLite's indexed lookups for the dozen small queries of one subject.
             results = _run_all(conn.connection.driver_connection, queries, pipelined=self.dialect != "sqlite")
@@ -206,7 +219,9 @@ class Store:
 def _run_all(driver_connection, queries: list[tuple[str, str, tuple]], *,
              pipelined: bool) -> list[tuple[str, list[tuple]]]:
     """Each query's rows, in order. On PostgreSQL they go out in one pipeline: a round trip for all the kinds
-    of a grade, not one each (psycopg's pipeline mode; measured under ``benchmarks/api.py --postgres``)."""
+    of a grade, not one each (psycopg's pipeline mode; measured under ``benchmarks/api.py --postgres``), in one
+    read-only repeatable-read transaction opened and closed inside that same round trip — every kind is read
+    from the same snapshot, even while an ingest commits."""
     if not pipelined:
         cursor = driver_connection.cursor()
         try:
@@ -217,13 +232,15 @@ def _run_all(driver_connection, queries: list[tuple[str, str, tuple]], *,
             return out
         finally:
             cursor.close()
-    cursors = []
+    cursors = [driver_connection.cursor()]  # the first opens and closes the transaction
     try:
         with driver_connection.pipeline():
+            cursors[0].execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             for _, sql, params in queries:
                 cursors.append(driver_connection.cursor())
                 cursors[-1].execute(sql, params)
-        return [(name, cursor.fetchall()) for (name, _, _), cursor in zip(queries, cursors, strict=True)]
+            cursors[0].execute("COMMIT")
+        return [(name, cursor.fetchall()) for (name, _, _), cursor in zip(queries, cursors[1:], strict=True)]
     finally:
         for cursor in cursors:
             cursor.close()
