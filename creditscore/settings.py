@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     #: batch of 32, 512 waiting is ~0.2 s of work).
     grading_queue_max: int = Field(512, ge=1)
     #: Grade those batches in a thread rather than on the event loop: for a store across a network (PostgreSQL
-    #: on another host), whose queries wait on I/O. For the embedded store the loop is faster (no GIL fight).
+    #: on another host), whose queries wait on I/O. For the embedded store the loop is faster (no GIL fight); for
+    #: PostgreSQL on the same host neither wins throughout (README, "On PostgreSQL").
     grade_in_thread: bool = False
     #: Largest accepted upload for batch files, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
