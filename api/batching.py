@@ -33,7 +33,7 @@ from creditscore.audit import audit_entry, write_audits
 from creditscore.auth import Caller
 from creditscore.errors import CreditScoreError, UnknownSubject
 from creditscore.service import GradeQuery, GradingService
-from creditscore.store import STORE_UNAVAILABLE
+from creditscore.store import store_unavailable
 
 __all__ = ["GradeBatcher", "Overloaded", "Pending"]
 
@@ -130,7 +130,7 @@ class GradeBatcher:
         try:
             results = self.service.grade_many([p.query for p in batch])
         except Exception as exc:  # logged as answered: 503 when the store is out of reach (if it can be logged)
-            status = 503 if isinstance(exc, STORE_UNAVAILABLE) else 500
+            status = 503 if store_unavailable(exc) else 500
             write_audits(self.service.store, [self._entry(p, status, None) for p in batch])
             raise
         outcomes: list[Response | Exception] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +24,7 @@ from creditscore.errors import (
 )
 from creditscore.ids import mask_ids_in_text
 from creditscore.objections import ObjectionError, UnknownObjection
-from creditscore.store import STORE_UNAVAILABLE
+from creditscore.store import STORE_UNAVAILABLE, store_unavailable
 
 log = logging.getLogger("creditscore.api")
 
@@ -68,7 +69,10 @@ def install(app: FastAPI) -> None:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
-    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    async def out_of_reach(request: Request, exc: Exception) -> JSONResponse:
+        if not store_unavailable(exc):  # SQLite's "no such table", say: a bug, answered and logged as one
+            log.error("store error: %s", mask_ids_in_text("".join(traceback.format_exception(exc))))
+            return problem(request, 500, "internal error", "an unexpected error occurred; quote the request id")
         # One line, not a traceback per request while the database is down; the driver's message only
         # (SQLAlchemy's text carries the statement's parameters: subject ids), IDs masked all the same.
         cause = getattr(exc, "orig", None) or exc
@@ -80,7 +84,7 @@ def install(app: FastAPI) -> None:
         return response
 
     for cls in STORE_UNAVAILABLE:
-        app.add_exception_handler(cls, store_unavailable)
+        app.add_exception_handler(cls, out_of_reach)
 
     @app.exception_handler(CreditScoreError)
     async def domain(request: Request, exc: CreditScoreError) -> JSONResponse:

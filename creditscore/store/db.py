@@ -24,11 +24,24 @@ from creditscore.store.tables import record_table
 _SUBJECTS_PER_QUERY = 100  # subjects_rows: one OR'd LIKE per subject for objections; SQLite nests at most 1000
 _IN_LIST_MAX = 20_000  # subjects per query: under SQLite's 32,766 bound parameters, and kind to PostgreSQL
 
-__all__ = ["STORE_UNAVAILABLE", "Store"]
+__all__ = ["STORE_UNAVAILABLE", "Store", "store_unavailable"]
 
-#: Store errors that say "not now" rather than "never": the database is down, restarting, out of connections,
-#: or (SQLite) locked past its timeout. The service answers them 503 with Retry-After, not 500.
+#: The errors that may mean the store is out of reach; :func:`store_unavailable` tells which really do.
 STORE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, PoolTimeout)
+#: SQLite reports a missing table or a syntax error as an OperationalError too: only these are "not now".
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "unable to open database file",
+                     "disk i/o error", "database or disk is full")
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says "not now" rather than "never": the database down, restarting, out of connections,
+    or (SQLite) locked past its timeout — the service answers 503 with Retry-After; anything else is a bug."""
+    if not isinstance(exc, STORE_UNAVAILABLE):
+        return False
+    cause = getattr(exc, "orig", None)
+    if type(cause).__module__ == "sqlite3":
+        return any(text in str(cause).lower() for text in _SQLITE_TRANSIENT)
+    return True
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -245,3 +245,25 @@ def test_a_store_failing_mid_batch_is_503_logged_once_without_the_id(client, sto
     assert head not in caplog.text
     log = query_audit(store, institution="assessor institution")
     assert list(log.loc[log["authorization_ref"] == "AUTH-503", "status"]) == [503]  # the query is still logged
+
+
+def test_a_store_error_that_is_a_bug_stays_a_500(client, store: Store, keys: dict[str, str],
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """SQLite calls a missing table an OperationalError too: "retry shortly" would send the caller round in
+    circles — it is answered and logged as the bug it is (the traceback's IDs masked)."""
+    head = a_household(store)
+
+    def missing_table(queries: list[GradeQuery]) -> list[object]:
+        raise OperationalError("SELECT * FROM households WHERE head_id = ?", (head,),
+                               sqlite3.OperationalError("no such table: households"))
+
+    monkeypatch.setattr(client.app.state.service, "grade_many", missing_table)
+    with caplog.at_level(logging.ERROR, logger="creditscore.api"):
+        r = client.get(f"/v1/households/{head}/grade", params={"purpose": "x1", "authorization_ref": "AUTH-500"},
+                       headers={"X-API-Key": keys["assessor"]})
+    assert r.status_code == 500
+    assert "no such table: households" in caplog.text
+    assert head not in caplog.text
+    log = query_audit(store, institution="assessor institution")
+    assert list(log.loc[log["authorization_ref"] == "AUTH-500", "status"]) == [500]
