@@ -87,10 +87,14 @@ class Jobs:
     def submit(self, service, path: Path, as_of: dt.date | None, *, owner: str, filename: str) -> str:
         job_id = uuid.uuid4().hex
         now = dt.datetime.now(dt.UTC)
-        with self.store.engine.begin() as conn:
-            conn.execute(insert(BATCH_JOBS).values(job_id=job_id, owner=owner, filename=filename[:255],
-                                                   status="queued", processed=0, scored=0, rejected=0,
-                                                   created_at=now, updated_at=now))
+        try:
+            with self.store.engine.begin() as conn:
+                conn.execute(insert(BATCH_JOBS).values(job_id=job_id, owner=owner, filename=filename[:255],
+                                                       status="queued", processed=0, scored=0, rejected=0,
+                                                       created_at=now, updated_at=now))
+        except BaseException:  # the store out of reach, say: the upload (households' data) is not left behind
+            path.unlink(missing_ok=True)
+            raise
         self.executor.submit(self._run, job_id, service, path, as_of, filename)
         return job_id
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 import time
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from creditscore.batch_output import SHEETS
 from creditscore.store import Store
@@ -207,3 +209,19 @@ def test_housekeeping_fails_stalled_jobs_and_deletes_old_results(store: Store, t
     assert not (tmp_path / "jobs" / "hk-old.xlsx").exists()
     assert (tmp_path / "jobs" / "hk-recent.xlsx").exists()
     jobs.executor.shutdown()
+
+
+def test_an_upload_the_store_cannot_take_is_503_and_leaves_no_copy(client: TestClient, keys: dict[str, str],
+                                                                    tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job cannot be recorded: the caller is told to retry, and the households' file is not left on disk."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(uploads))
+    dead = SimpleNamespace(engine=create_engine(f"sqlite:///{tmp_path}/no/such/folder/x.db"))
+    monkeypatch.setattr(client.app.state.jobs, "store", dead)
+    r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
+                    files={"file": ("农户.csv", "户主身份证号,村代码\n".encode())},
+                    data={"purpose": "x1", "authorization_ref": "AUTH-1"})
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "5"
+    assert list(uploads.iterdir()) == []
