@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
                                         observe=observe_batch)
         app.state.jobs = jobs.Jobs(app.state.service.store, settings.data_dir / "jobs")
         app.state.jobs.housekeeping(settings.batch_retention_days)
+        app.state.jobs.start()
         worker.labels(pid=str(os.getpid())).set(1)
         # Everything loaded so far (libraries, models, catalogues) lives as long as the worker: out of the
         # collector's sight, a full collection no longer walks it — these pauses were the tail of the
@@ -133,7 +134,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
             model_info.labels(segment=m["segment"], version=m["version"], family=m["family"]).set(1)
         yield
         app.state.grader.close()
-        app.state.jobs.executor.shutdown(wait=False, cancel_futures=True)
+        app.state.jobs.close()
 
     app = FastAPI(title="creditscore", version="1", description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": "grades", "description": "for banks and village assessors"}])

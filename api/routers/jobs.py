@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import shutil
 import tempfile
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,34 +30,73 @@ from creditscore.store import Store
 from creditscore.store.tables import BATCH_JOBS
 
 router = APIRouter(prefix="/v1", tags=["household batches"], responses=PROBLEMS)
+log = logging.getLogger("creditscore.api")
 
 
 class Jobs:
     """Batch jobs: their state in the store (any worker answers a poll), their results in the data folder.
 
-    The file is graded by a thread of the worker that received it; a worker that dies mid-job leaves
-    the job "running" — resubmit the file.
+    The file is graded by a thread of the worker that received it. That worker vouches for its jobs — queued
+    or running — every :attr:`HEARTBEAT`; a job nobody has vouched for in :attr:`STALLED` belonged to a worker
+    that died, and the next poll (or start-up) says so: failed, upload it again. Without this an assessor
+    would watch "running" for ever.
     """
+
+    HEARTBEAT = dt.timedelta(seconds=30)
+    STALLED = dt.timedelta(minutes=3)
+    _STALLED_MESSAGE = "the service stopped while the file was being graded: upload it again"
 
     def __init__(self, store: Store, folder: Path) -> None:
         self.store = store
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
+        self._mine: set[str] = set()  # this worker's queued and running jobs
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heart: threading.Thread | None = None
 
-    def housekeeping(self, retention_days: int, *, stalled_after: dt.timedelta = dt.timedelta(hours=1)) -> None:
-        """At start-up: fail jobs no worker is grading any more; delete results past their retention.
+    def start(self) -> None:
+        """Start vouching for this worker's jobs (the service's lifespan; tests call :meth:`beat` directly)."""
+        self._heart = threading.Thread(target=self._beat_until_stopped, name="batch-heartbeat", daemon=True)
+        self._heart.start()
 
-        A running job writes its progress at every chunk, so one silent for an hour belongs to a worker
-        that died. Results hold graded households: they are not kept for ever.
+    def close(self) -> None:
+        self._stop.set()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _beat_until_stopped(self) -> None:
+        while not self._stop.wait(self.HEARTBEAT.total_seconds()):
+            try:
+                self.beat()
+            except Exception as exc:  # the store out of reach for a while: the next beat tries again
+                log.warning("batch heartbeat failed: %s", type(exc).__name__)
+
+    def beat(self) -> None:
+        """Mark this worker's queued and running jobs as alive."""
+        with self._lock:
+            mine = list(self._mine)
+        if mine:
+            with self.store.engine.begin() as conn:
+                conn.execute(update(BATCH_JOBS).where(BATCH_JOBS.c.job_id.in_(mine),
+                                                      BATCH_JOBS.c.status.in_(["queued", "running"]))
+                             .values(updated_at=dt.datetime.now(dt.UTC)))
+
+    def _fail_stalled(self, conn, now: dt.datetime, *only: str) -> None:
+        where = [BATCH_JOBS.c.status.in_(["queued", "running"]), BATCH_JOBS.c.updated_at < now - self.STALLED]
+        if only:
+            where.append(BATCH_JOBS.c.job_id.in_(only))
+        conn.execute(update(BATCH_JOBS).where(*where)
+                     .values(status="failed", updated_at=now, message=self._STALLED_MESSAGE))
+
+    def housekeeping(self, retention_days: int) -> None:
+        """At start-up: fail jobs no worker vouches for any more; delete results past their retention.
+
+        Results hold graded households: they are not kept for ever.
         """
         now = dt.datetime.now(dt.UTC)
         with self.store.engine.begin() as conn:
-            conn.execute(update(BATCH_JOBS)
-                         .where(BATCH_JOBS.c.status.in_(["queued", "running"]),
-                                BATCH_JOBS.c.updated_at < now - stalled_after)
-                         .values(status="failed", updated_at=now,
-                                 message="the service stopped while the file was being graded: upload it again"))
+            self._fail_stalled(conn, now)
             old = conn.execute(select(BATCH_JOBS.c.job_id)
                                .where(BATCH_JOBS.c.status.in_(["done", "failed"]),
                                       BATCH_JOBS.c.updated_at < now - dt.timedelta(days=retention_days))).scalars()
@@ -74,6 +115,15 @@ class Jobs:
                          .values(**values, updated_at=dt.datetime.now(dt.UTC)))
 
     def get(self, job_id: str) -> dict[str, object] | None:
+        job = self._read(job_id)
+        if job is not None and job["status"] in ("queued", "running") and \
+                job["updated_at"] < dt.datetime.now(dt.UTC) - self.STALLED:
+            with self.store.engine.begin() as conn:  # its worker died: say so now, not at the next start-up
+                self._fail_stalled(conn, dt.datetime.now(dt.UTC), job_id)
+            job = self._read(job_id)
+        return job
+
+    def _read(self, job_id: str) -> dict[str, object] | None:
         with self.store.engine.connect() as conn:
             row = conn.execute(select(BATCH_JOBS).where(BATCH_JOBS.c.job_id == job_id)).mappings().first()
         if row is None:
@@ -95,6 +145,8 @@ class Jobs:
         except BaseException:  # the store out of reach, say: the upload (households' data) is not left behind
             path.unlink(missing_ok=True)
             raise
+        with self._lock:
+            self._mine.add(job_id)
         self.executor.submit(self._run, job_id, service, path, as_of, filename)
         return job_id
 
@@ -116,6 +168,8 @@ class Jobs:
             self._update(job_id, status="failed", message="unexpected error while scoring the file")
         finally:
             path.unlink(missing_ok=True)
+            with self._lock:
+                self._mine.discard(job_id)
 
 
 _PUBLIC = ("job_id", "status", "rows", "processed", "scored", "rejected", "message", "created_at")

@@ -195,6 +195,7 @@ def test_housekeeping_fails_stalled_jobs_and_deletes_old_results(store: Store, t
     jobs = Jobs(store, tmp_path / "jobs")
     now = dt.datetime.now(dt.UTC)
     rows = {"stalled": ("running", now - dt.timedelta(hours=3)), "busy": ("running", now),
+            "silent": ("queued", now - dt.timedelta(minutes=10)),
             "old": ("done", now - dt.timedelta(days=40)), "recent": ("done", now - dt.timedelta(days=2))}
     with store.engine.begin() as conn:
         for name, (status, at) in rows.items():
@@ -204,7 +205,7 @@ def test_housekeeping_fails_stalled_jobs_and_deletes_old_results(store: Store, t
         (tmp_path / "jobs" / f"hk-{name}.xlsx").write_bytes(b"x")
     jobs.housekeeping(30)
     status = {name: jobs.get(f"hk-{name}")["status"] for name in rows}
-    assert status == {"stalled": "failed", "busy": "running", "old": "expired", "recent": "done"}
+    assert status == {"stalled": "failed", "busy": "running", "silent": "failed", "old": "expired", "recent": "done"}
     assert "upload it again" in jobs.get("hk-stalled")["message"]
     assert not (tmp_path / "jobs" / "hk-old.xlsx").exists()
     assert (tmp_path / "jobs" / "hk-recent.xlsx").exists()
@@ -225,3 +226,43 @@ def test_an_upload_the_store_cannot_take_is_503_and_leaves_no_copy(client: TestC
     assert r.status_code == 503, r.text
     assert r.headers["Retry-After"] == "5"
     assert list(uploads.iterdir()) == []
+
+
+def _job_row(store: Store, job_id: str, owner: str, status: str, minutes_ago: float) -> None:
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from creditscore.store.tables import BATCH_JOBS
+
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)
+    with store.engine.begin() as conn:
+        conn.execute(insert(BATCH_JOBS).values(job_id=job_id, owner=owner, filename="f.csv", status=status,
+                                               processed=0, scored=0, rejected=0, created_at=at, updated_at=at))
+
+
+def test_a_job_whose_worker_died_is_reported_failed_at_the_next_poll(client: TestClient, store: Store,
+                                                                      keys: dict[str, str]) -> None:
+    """Not "running" for ever: nobody vouched for it for minutes, so the poll says what to do."""
+    from creditscore.auth import PREFIX_LEN
+
+    _job_row(store, "orphan-1", keys["assessor"][:PREFIX_LEN], "running", minutes_ago=10)
+    _job_row(store, "alive-1", keys["assessor"][:PREFIX_LEN], "running", minutes_ago=0.5)
+    orphan = client.get("/v1/jobs/orphan-1", headers=auth(keys["assessor"])).json()
+    assert orphan["status"] == "failed"
+    assert "upload it again" in orphan["message"]
+    assert client.get("/v1/jobs/alive-1", headers=auth(keys["assessor"])).json()["status"] == "running"
+
+
+def test_a_worker_vouches_for_its_own_jobs_only(store: Store, tmp_path) -> None:
+    from api.routers.jobs import Jobs
+
+    worker, other = Jobs(store, tmp_path / "jobs"), Jobs(store, tmp_path / "jobs")
+    for job_id in ("hb-mine", "hb-lost"):
+        _job_row(store, job_id, "x", "queued", minutes_ago=10)  # both silent for longer than Jobs.STALLED
+    worker._mine.add("hb-mine")  # as submit() does
+    worker.beat()
+    assert other.get("hb-mine")["status"] == "queued"
+    assert other.get("hb-lost")["status"] == "failed"
+    worker.close()
+    other.close()
