@@ -58,6 +58,11 @@ def problem(request: Request, status: int, title: str, detail: str, **extra: obj
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def internal_error(request: Request) -> JSONResponse:
+    """A bug: nothing the caller can fix, nothing about the deployment; the request id finds it in the log."""
+    return problem(request, 500, "internal error", "an unexpected error occurred; quote the request id")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(PayloadTooLarge)
     async def too_large(request: Request, exc: PayloadTooLarge) -> JSONResponse:
@@ -72,7 +77,7 @@ def install(app: FastAPI) -> None:
     async def out_of_reach(request: Request, exc: Exception) -> JSONResponse:
         if not store_unavailable(exc):  # SQLite's "no such table", say: a bug, answered and logged as one
             log.error("store error: %s", mask_ids_in_text("".join(traceback.format_exception(exc))))
-            return problem(request, 500, "internal error", "an unexpected error occurred; quote the request id")
+            return internal_error(request)
         # One line, not a traceback per request while the database is down; the driver's message only
         # (SQLAlchemy's text carries the statement's parameters: subject ids), IDs masked all the same.
         cause = getattr(exc, "orig", None) or exc
@@ -106,4 +111,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return problem(request, 500, "internal error", "an unexpected error occurred; quote the request id")
+        return internal_error(request)

@@ -45,6 +45,7 @@ class Jobs:
     HEARTBEAT = dt.timedelta(seconds=30)
     STALLED = dt.timedelta(minutes=3)
     _STALLED_MESSAGE = "the service stopped while the file was being graded: upload it again"
+    _ACTIVE = ("queued", "running")  # a worker should be grading it
 
     def __init__(self, store: Store, folder: Path) -> None:
         self.store = store
@@ -79,11 +80,11 @@ class Jobs:
         if mine:
             with self.store.engine.begin() as conn:
                 conn.execute(update(BATCH_JOBS).where(BATCH_JOBS.c.job_id.in_(mine),
-                                                      BATCH_JOBS.c.status.in_(["queued", "running"]))
+                                                      BATCH_JOBS.c.status.in_(self._ACTIVE))
                              .values(updated_at=dt.datetime.now(dt.UTC)))
 
     def _fail_stalled(self, conn, now: dt.datetime, *only: str) -> None:
-        where = [BATCH_JOBS.c.status.in_(["queued", "running"]), BATCH_JOBS.c.updated_at < now - self.STALLED]
+        where = [BATCH_JOBS.c.status.in_(self._ACTIVE), BATCH_JOBS.c.updated_at < now - self.STALLED]
         if only:
             where.append(BATCH_JOBS.c.job_id.in_(only))
         conn.execute(update(BATCH_JOBS).where(*where)
@@ -116,10 +117,10 @@ class Jobs:
 
     def get(self, job_id: str) -> dict[str, object] | None:
         job = self._read(job_id)
-        if job is not None and job["status"] in ("queued", "running") and \
-                job["updated_at"] < dt.datetime.now(dt.UTC) - self.STALLED:
+        now = dt.datetime.now(dt.UTC)
+        if job is not None and job["status"] in self._ACTIVE and job["updated_at"] < now - self.STALLED:
             with self.store.engine.begin() as conn:  # its worker died: say so now, not at the next start-up
-                self._fail_stalled(conn, dt.datetime.now(dt.UTC), job_id)
+                self._fail_stalled(conn, now, job_id)
             job = self._read(job_id)
         return job
 
