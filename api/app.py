@@ -26,8 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.batching import GradeBatcher
 from api.routers import admin, grades, jobs, objections
-from creditscore.ids import mask_ids_in_text
-from creditscore.service import GradingService
+from creditscore.records.ids import mask_ids_in_text
+from creditscore.service.grading import GradingService
+from creditscore.service.jobs import Jobs
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
 
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
         app.state.grader = GradeBatcher(app.state.service, batch_max=settings.grading_batch_max,
                                         queue_max=settings.grading_queue_max, in_thread=settings.grade_in_thread,
                                         observe=observe_batch)
-        app.state.jobs = jobs.Jobs(app.state.service.store, settings.data_dir / "jobs")
+        app.state.jobs = Jobs(app.state.service.store, app.state.service.models, settings.data_dir / "jobs")
         app.state.jobs.housekeeping(settings.batch_retention_days)
         app.state.jobs.start()
         worker.labels(pid=str(os.getpid())).set(1)
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
         # latency (1 worker, concurrency 8: p99 98 → 25 ms, p50 unchanged).
         gc.collect()
         gc.freeze()
-        for m in app.state.service.models():
+        for m in app.state.service.models_info():
             model_info.labels(segment=m["segment"], version=m["version"], family=m["family"]).set(1)
         yield
         app.state.grader.close()

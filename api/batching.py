@@ -14,7 +14,7 @@ sent and the requests that came in meanwhile are queued — and then takes the n
 a network, whose queries wait on I/O rather than the CPU, ``in_thread=True`` grades in a thread instead.
 
 Nothing is shared between the subjects but the work: every request gets its own decision (the same the
-library gives that subject alone, :meth:`creditscore.service.GradingService.grade_many`) and its own line in
+library gives that subject alone, :meth:`creditscore.service.grading.GradingService.grade_many`) and its own line in
 the audit log, written — all lines of a batch in one transaction — *before* any of its responses leave.
 """
 
@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from fastapi import Response
 
 from api.schemas import GradeResponse
-from creditscore.audit import audit_entry, write_audits
-from creditscore.auth import Caller
+from creditscore.decisions.record import DecisionRecord
 from creditscore.errors import CreditScoreError, UnknownSubject
-from creditscore.service import GradeQuery, GradingService
+from creditscore.records.subjects import Segment
+from creditscore.service.audit import audit_entry, write_audits
+from creditscore.service.grading import GradeQuery, GradingService
+from creditscore.service.keys import Caller
 from creditscore.store import store_unavailable
 
 __all__ = ["GradeBatcher", "Overloaded", "Pending"]
@@ -149,12 +151,11 @@ class GradeBatcher:
         return outcomes
 
     @staticmethod
-    def _entry(pending: Pending, status: int, record: dict[str, object] | None) -> dict[str, object]:
-        segment = pending.query.expected
+    def _entry(pending: Pending, status: int, record: DecisionRecord | None) -> dict[str, object]:
+        segment = Segment.of(pending.query.expected or Segment.SME)
         return audit_entry(
             caller=pending.caller, request_id=pending.request_id, route=pending.route, status=status,
-            subject_id=record["subject_id"] if record else pending.query.subject_id,
-            subject_type="household" if segment == "household" else "enterprise", purpose=pending.purpose,
+            subject_id=pending.query.subject_id, subject_type=segment.subject_type.value, purpose=pending.purpose,
             authorization_ref=pending.authorization_ref, decision=record)
 
     def close(self) -> None:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from creditscore.auth import Caller, verify_key
-from creditscore.service import GradingService
+from creditscore.service.grading import GradingService
+from creditscore.service.keys import Caller, verify_key
 
 # Both are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread pool, and with
 # one grading thread (settings.grading_threads) every hop queues behind the grades in flight. The key check

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.batching import Overloaded
-from creditscore.auth import NotAuthenticated, NotPermitted
 from creditscore.errors import (
     ConfigError,
     CreditScoreError,
@@ -22,8 +21,10 @@ from creditscore.errors import (
     UnknownSubject,
     UnreadableFile,
 )
-from creditscore.ids import mask_ids_in_text
-from creditscore.objections import ObjectionError, UnknownObjection
+from creditscore.records.ids import mask_ids_in_text
+from creditscore.service.keys import NotAuthenticated, NotPermitted
+from creditscore.service.models import ModelsUnavailable
+from creditscore.service.objections import ObjectionError, UnknownObjection
 from creditscore.store import STORE_UNAVAILABLE, store_unavailable
 
 log = logging.getLogger("creditscore.api")
@@ -41,6 +42,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (UnknownKind, 422, "unknown record kind"),
     (UnreadableFile, 422, "unreadable file"),
     (ModelMismatch, 503, "model unavailable"),
+    (ModelsUnavailable, 503, "model unavailable"),
     (ConfigError, 503, "configuration error"),
 ]
 

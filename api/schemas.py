@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from creditscore.audit import mask_subject
+from creditscore.decisions.record import DecisionRecord, LoanTerms, Reason
 from creditscore.policy import Policy
 
 
@@ -38,28 +38,6 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
     503: _problem("this worker is overloaded or the credit information store is out of reach (retry after the "
                   "Retry-After seconds), or the models cannot be used with the running catalogue"),
 }
-
-
-class Reason(BaseModel):
-    kind: Literal["adverse", "favourable"]
-    rank: int
-    reason_code: str = Field(description="stable code: the indicator's id")
-    indicator: str
-    family: str
-    contribution: float = Field(description="log-odds of default, relative to the average training subject")
-    value: float | None = Field(description="the subject's own value of the indicator")
-    text_zh: str
-    text_en: str
-
-
-class LoanTerms(BaseModel):
-    eligible: bool
-    credit_line_yuan: float
-    rate_adjustment_bp: int | None = Field(description="basis points against the bank's base rate")
-    max_term_months: int | None
-    basis: str
-    basis_zh: str
-    basis_en: str
 
 
 class Rule(BaseModel):
@@ -107,22 +85,21 @@ class GradeResponse(BaseModel):
     data_as_of: dt.date
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], *, request_id: str, policy: Policy) -> GradeResponse:
-        """The response for a decision record (:func:`creditscore.scoring.decision_record`), subject masked."""
+    def from_record(cls, record: DecisionRecord, *, request_id: str, policy: Policy) -> GradeResponse:
+        """The response for a decision record (:class:`creditscore.decisions.record.DecisionRecord`), subject
+        masked; the rules that applied with their reasons in words."""
         rules = {r.id: r for r in [*policy.overrides, *policy.red_list.rules]}
 
-        def rule(rid: str) -> dict[str, str]:
-            return {"id": rid, "reason_zh": rules[rid].reason.zh, "reason_en": rules[rid].reason.en}
+        def rule(rid: str) -> Rule:
+            return Rule.model_construct(id=rid, reason_zh=rules[rid].reason.zh, reason_en=rules[rid].reason.en)
 
-        reasons = [{**r, "value": None if r["value"] != r["value"] else r["value"]} for r in record["reasons"]]
-        return cls(
-            request_id=request_id, subject_id=mask_subject(record["subject_id"], record["segment"]),
-            segment=record["segment"], grade=record["final_grade"], model_grade=record["model_grade"],
-            pd=record["pd"], score=record["score"], tax_grade=record.get("tax_grade"), flags=record["flags"],
-            overrides=[rule(r) for r in record["overrides"]], red_list=[rule(r) for r in record["red_list"]],
-            loan_terms=record["loan_terms"], reasons=reasons, explanation=record["meaning"],
-            model_version=record["model_version"], policy_version=record["policy_version"],
-            catalogue_version=record["catalogue_version"], data_as_of=record["data_as_of"])
+        return cls.model_construct(
+            request_id=request_id, subject_id=record.segment.display(record.subject_id), segment=record.segment.value,
+            grade=record.final_grade, model_grade=record.model_grade, pd=record.pd, score=record.score,
+            tax_grade=record.tax_grade, flags=record.flags, overrides=[rule(r) for r in record.overrides],
+            red_list=[rule(r) for r in record.red_list], loan_terms=record.loan_terms, reasons=record.reasons,
+            explanation=record.meaning, model_version=record.model_version, policy_version=record.policy_version,
+            catalogue_version=record.catalogue_version, data_as_of=dt.date.fromisoformat(record.data_as_of))
 
 
 class InlineGradeRequest(BaseModel):

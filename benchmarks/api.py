@@ -32,7 +32,7 @@ import urllib.request
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from creditscore.auth import Role, create_key
+from creditscore.service.keys import Role, create_key
 from creditscore.store import Store
 from creditscore.synth import SynthConfig, generate
 from creditscore.synth.feeds import load_feeds

@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from creditscore.explain import explain, reasons
+from creditscore.decisions.reasons import explain, reasons
 from creditscore.features import compute_features, load_catalogue
 from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
 from creditscore.policy import load_policy

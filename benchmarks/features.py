@@ -22,9 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from creditscore.features import compute_features, load_catalogue, store_records, subject_features
+from creditscore.features import compute_features, load_catalogue
 from creditscore.policy import load_policy
 from creditscore.store import Store
+from creditscore.store.features import store_records, subject_features
 from creditscore.synth import SynthConfig, generate
 from creditscore.synth.feeds import load_feeds
 from tests.features import pandas_reference

@@ -22,7 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from creditscore.ids import generate_uscc
+from creditscore.records.ids import generate_uscc
 from creditscore.store import Store, ingest_file
 
 

@@ -24,10 +24,10 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from creditscore.decisions.scoring import score
 from creditscore.features import load_catalogue
 from creditscore.modeling.train import train_segment
 from creditscore.policy import load_policy
-from creditscore.scoring import score
 from creditscore.synth import SynthConfig, generate
 
 

@@ -36,7 +36,7 @@ HEADERS = {"head_name": "户主姓名", "head_id": "身份证号", "county_code"
 
 
 def _new_ids(n: int, divisions: np.ndarray, taken: set[str], rng: random.Random) -> list[str]:
-    from creditscore.ids import generate_resident_id
+    from creditscore.records.ids import generate_resident_id
 
     out: list[str] = []
     start = dt.date(1950, 1, 1)
@@ -87,10 +87,10 @@ def make_file(surveys: pd.DataFrame, rows: int, path: Path, rng: random.Random) 
 
 def child(file: Path, data_dir: Path) -> None:
     """Grade one file and write its workbook and report; print timings and this process's peak RSS."""
-    from creditscore.batch import grade_household_file
-    from creditscore.batch_output import write_result
-    from creditscore.batch_report import write_report
-    from creditscore.service import GradingService
+    from creditscore.rural.batch import grade_household_file
+    from creditscore.rural.report import write_report
+    from creditscore.rural.workbook import write_result
+    from creditscore.service.grading import GradingService
     from creditscore.settings import Settings
     from creditscore.store import Store
 

@@ -55,3 +55,7 @@ class ConfigError(CreditScoreError, ValueError):
 
 class ModelMismatch(CreditScoreError, ValueError):
     """A model bundle does not fit what it is asked to run with (another catalogue, other features)."""
+
+
+class InsufficientData(CreditScoreError, ValueError):
+    """The data cannot answer the question asked (no subject on that date, no training dates recorded)."""

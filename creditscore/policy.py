@@ -22,11 +22,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from creditscore.config import load_yaml_model
-from creditscore.schema import KINDS, FieldType
+from creditscore.records.contracts import KINDS, FieldType
+from creditscore.resources import MODELS_DIR
 
 __all__ = ["ObjectionRule", "Policy", "RepairRule", "load_policy"]
 
-POLICY_PATH = Path(__file__).resolve().parents[1] / "models" / "policy.yaml"
+POLICY_PATH = MODELS_DIR / "policy.yaml"
 
 
 class RepairRule(BaseModel):
@@ -283,7 +284,7 @@ def check_policy(policy: Policy, source: Path) -> None:
     """Cross-check the policy against the catalogues and scales; :class:`ConfigError` names the key."""
     from creditscore.errors import ConfigError
     from creditscore.features.catalogue import load_catalogue
-    from creditscore.grades import load_scales
+    from creditscore.modeling.scales import load_scales
 
     scales = load_scales().scales
     ids = {s: set(load_catalogue(s).ids) for s in ("sme", "household")}

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from creditscore.ids import generate_resident_id, generate_uscc
 from creditscore.policy import Policy, load_policy
+from creditscore.records.ids import generate_resident_id, generate_uscc
 from creditscore.store import Store
 
 TODAY = dt.date(2026, 6, 30)
@@ -48,15 +48,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.init()
     yield s
     s.dispose()
-
-
-def edited_copy(source: Path, folder: Path, old: str, new: str) -> Path:
-    """A copy of a declaration file with one edit, in ``folder`` under the same name (for error tests)."""
-    text = source.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} is not in {source.name}: the test no longer edits what it means to"
-    path = folder / source.name
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
 
 
 def _free_port() -> int:

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 
 from api.deps import CallerDep, ServiceDep
 from api.schemas import PROBLEMS, ModelInfo
-from creditscore.audit import query_audit, write_audit
-from creditscore.auth import Role
+from creditscore.service.audit import query_audit, write_audit
+from creditscore.service.keys import Role
 
 router = APIRouter(prefix="/v1", tags=["models and administration"], responses=PROBLEMS)
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["models and administration"], responses=P
 def models(service: ServiceDep, caller: CallerDep) -> list[ModelInfo]:
     """The bundle grading each segment, its metrics, training windows and catalogue version."""
     caller.require(Role.ANALYST, Role.BANK, Role.ASSESSOR)
-    return [ModelInfo(**m) for m in service.models()]
+    return [ModelInfo(**m) for m in service.models_info()]
 
 
 @router.post("/admin/models/reload", summary="Load the promoted models without a restart")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -10,10 +11,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api.batching import Pending
 from api.deps import CallerDep, ServiceDep
 from api.schemas import PROBLEMS, GradeResponse, InlineGradeRequest, InlineHouseholdRequest
-from creditscore.audit import write_audit
-from creditscore.auth import Caller, NotPermitted, Role
+from creditscore.decisions.record import DecisionRecord
 from creditscore.errors import CreditScoreError, UnknownSubject
-from creditscore.service import GradeQuery, GradingService
+from creditscore.records.subjects import Segment
+from creditscore.service.audit import write_audit
+from creditscore.service.grading import GradeQuery, GradingService
+from creditscore.service.keys import Caller, NotPermitted, Role
 
 router = APIRouter(prefix="/v1", tags=["grades"], responses=PROBLEMS)
 
@@ -31,13 +34,14 @@ def _required_authorisation(reference: str | None) -> str:
     return reference.strip()
 
 
-def _response(request: Request, service: GradingService, record: dict[str, object]) -> Response:
+def _response(request: Request, service: GradingService, record: DecisionRecord) -> Response:
     body = GradeResponse.from_record(record, request_id=request.state.request_id, policy=service.policy)
     return Response(body.model_dump_json(), media_type="application/json")
 
 
 def _audited(request: Request, service: GradingService, caller: Caller, *, route: str, subject: str | None,
-             segment: str, purpose: str, authorization_ref: str | None, grade) -> Response:
+             segment: Segment, purpose: str, authorization_ref: str | None,
+             grade: Callable[[], DecisionRecord]) -> Response:
     """Run ``grade()`` and write the audit line whatever happens (the query itself is what is logged).
 
     The response is serialised here, from the validated model: returned as a ``Response``, FastAPI does
@@ -52,10 +56,9 @@ def _audited(request: Request, service: GradingService, caller: Caller, *, route
         status = 404 if isinstance(exc, UnknownSubject) else 422
         raise
     finally:
-        subject_id = record["subject_id"] if record else subject
         write_audit(service.store, caller=caller, request_id=request.state.request_id, route=route, status=status,
-                    subject_id=subject_id, subject_type="household" if segment == "household" else "enterprise",
-                    purpose=purpose, authorization_ref=authorization_ref, decision=record)
+                    subject_id=subject, subject_type=segment.subject_type.value, purpose=purpose,
+                    authorization_ref=authorization_ref, decision=record)
 
 
 @router.get("/enterprises/{uscc}/grade", response_model=GradeResponse, summary="Grade a firm from the store")
@@ -71,7 +74,7 @@ async def enterprise_grade(
     caller.require(Role.BANK)
     purpose = _required_purpose(purpose)
     return await request.app.state.grader.grade(Pending(
-        GradeQuery(uscc, as_of, "sme"), caller, request.state.request_id, "enterprise_grade", purpose))
+        GradeQuery(uscc, as_of, Segment.SME), caller, request.state.request_id, "enterprise_grade", purpose))
 
 
 @router.post("/enterprises/grade", response_model=GradeResponse, summary="Grade a firm from records you send")
@@ -82,9 +85,9 @@ def enterprise_grade_inline(request: Request, body: InlineGradeRequest, service:
     purpose = _required_purpose(body.purpose)
     first = (body.records.get("enterprises") or [{}])[0]
     subject = str(first.get("uscc") or first.get("统一社会信用代码") or "") or None
-    return _audited(request, service, caller, route="enterprise_grade_inline", subject=subject, segment="sme",
+    return _audited(request, service, caller, route="enterprise_grade_inline", subject=subject, segment=Segment.SME,
                     purpose=purpose, authorization_ref=None,
-                    grade=lambda: service.grade_inline("sme", body.records, as_of=body.as_of))
+                    grade=lambda: service.grade_inline(Segment.SME, body.records, as_of=body.as_of))
 
 
 @router.get("/households/{resident_id}/grade", response_model=GradeResponse,
@@ -105,7 +108,7 @@ async def household_grade(
     purpose = _required_purpose(purpose)
     authorization_ref = _required_authorisation(authorization_ref)
     return await request.app.state.grader.grade(Pending(
-        GradeQuery(resident_id, as_of, "household"), caller, request.state.request_id, "household_grade", purpose,
+        GradeQuery(resident_id, as_of, Segment.HOUSEHOLD), caller, request.state.request_id, "household_grade", purpose,
         authorization_ref))
 
 
@@ -118,6 +121,6 @@ def household_grade_inline(request: Request, body: InlineHouseholdRequest, servi
     first = (body.records.get("households") or [{}])[0]
     subject = str(first.get("head_id") or first.get("户主身份证号") or first.get("身份证号") or "") or None
     return _audited(request, service, caller, route="household_grade_inline", subject=subject,
-                    segment="household", purpose=purpose, authorization_ref=authorization_ref,
-                    grade=lambda: service.grade_inline("household", body.records, as_of=body.as_of))
+                    segment=Segment.HOUSEHOLD, purpose=purpose, authorization_ref=authorization_ref,
+                    grade=lambda: service.grade_inline(Segment.HOUSEHOLD, body.records, as_of=body.as_of))
 

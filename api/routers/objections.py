@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ServiceDep
 from api.schemas import PROBLEMS
-from creditscore.audit import write_audit
-from creditscore.auth import Role
-from creditscore.objections import file_objection, list_objections, resolve_objection
+from creditscore.service.audit import write_audit
+from creditscore.service.keys import Role
+from creditscore.service.objections import file_objection, list_objections, resolve_objection
 
 router = APIRouter(prefix="/v1/objections", tags=["objections"], responses=PROBLEMS)
 

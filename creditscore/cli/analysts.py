@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from creditscore.cli.common import _store, app, console, friendly_errors
+from creditscore.cli.common import _as_of, _store, app, console, friendly_errors
 
 
 @app.command("monitor")
@@ -21,9 +21,9 @@ def monitor(
                                                 "training dates")] = "",
     previous: Annotated[str, typer.Option(help="earlier date for the migration matrix; default: a year before")]
     = "",
-    model: Annotated[str, typer.Option(help="registry (the @champion, else the demo bundle), demo, or a folder "
-                                            "with one bundle per segment (as CREDITSCORE_MODEL_SOURCE)")]
-    = "registry",
+    model: Annotated[str, typer.Option(help="default: the model being served; or registry (the @champion), demo, "
+                                            "or a folder with one bundle per segment (as CREDITSCORE_MODEL_SOURCE)")]
+    = "",
     out: Annotated[Path, typer.Option(help="folder for the JSON and HTML reports")] = Path("monitoring"),
     fail_on_alert: Annotated[bool, typer.Option(help="exit with code 1 when an alert fires (for schedulers)")]
     = False,
@@ -31,24 +31,26 @@ def monitor(
     """PSI of score and grades, CSI per indicator, grade migration, back-testing and alerts; JSON + HTML."""
     import pandas as pd
 
-    from creditscore.features import load_catalogue
-    from creditscore.monitoring import monitor_store
-    from creditscore.monitoring_report import write_monitoring_report
-    from creditscore.service import load_bundle
-    from creditscore.settings import get_settings
+    from creditscore.decisions.scorer import load_scorer, resolve_ref
+    from creditscore.monitoring.checks import monitor_store
+    from creditscore.monitoring.report import write_monitoring_report
+    from creditscore.records.subjects import Segment
+    from creditscore.service.models import current_scorers
 
+    segment_ = Segment.of(segment)
     store = _store()
-    bundle, origin = load_bundle(segment, load_catalogue(segment), model, get_settings())
-    console.print(f"[dim]model {bundle.version_label} ({origin})[/]")
+    store.init()
+    scorer = load_scorer(segment_, ref=resolve_ref(segment_, model)) if model else current_scorers(store)[segment_]
+    console.print(f"[dim]model {scorer.version} ({scorer.ref})[/]")
     if date:
-        when = pd.Timestamp(date)
+        when = pd.Timestamp(_as_of(date))
     else:
         latest = store.latest_publication()
         if latest is None:
             raise typer.BadParameter("the store is empty: load data first (creditscore demo-data)")
         when = pd.Timestamp(latest.year - 1, 6, 30) if latest.month >= 7 else pd.Timestamp(latest.year - 2, 6, 30)
     with console.status(f"monitoring {segment} on {when.date()}…"):
-        report = monitor_store(store, segment, when, bundle=bundle,
+        report = monitor_store(store, scorer, when,
                                reference_dates=[d for d in reference.split(",") if d] or None,
                                previous_date=previous or None)
         json_path, html_path = write_monitoring_report(report, out)

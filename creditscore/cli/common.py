@@ -6,6 +6,7 @@ library's family are shown as one red line and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import TypeVar
@@ -49,3 +50,14 @@ def pd_isna(value: object) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def _as_of(text: str) -> dt.date | None:
+    """An --as-of option: a date, or a sentence saying what a date looks like."""
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-06-30",
+                                 param_hint="--as-of") from None

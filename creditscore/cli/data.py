@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from creditscore.cli.common import (
+    _as_of,
     _store,
     app,
     console,
@@ -19,7 +20,7 @@ from creditscore.cli.common import (
     err_console,
     friendly_errors,
 )
-from creditscore.schema import KINDS, get_kind
+from creditscore.records.contracts import KINDS, get_kind
 from creditscore.settings import get_settings
 from creditscore.store import IngestReport, Store, ingest_file
 from creditscore.store.ingest import expected_rows
@@ -116,14 +117,17 @@ def features(
     """Indicators as of a date, point in time: one subject's (a table) or everyone's (a file)."""
     import pandas as pd
 
-    from creditscore.features import features_from_store, load_catalogue, subject_features
+    from creditscore.features import load_catalogue
+    from creditscore.records.subjects import display_id
+    from creditscore.store.features import features_from_store, subject_features
 
     catalogue = load_catalogue(segment)
-    date = as_of or dt.date.today().isoformat()
+    date = (_as_of(as_of) or dt.date.today()).isoformat()
     store = _store()
+    store.init()
     if subject:
         row = subject_features(store, catalogue, subject, date).iloc[0]
-        table = Table("indicator", "指标", "value", "unit", title=f"{row.name} as of {date}")
+        table = Table("indicator", "指标", "value", "unit", title=f"{display_id(row.name)} as of {date}")
         for ind in catalogue.indicators:
             value = row[ind.id]
             table.add_row(ind.id, ind.name_zh, "—" if pd.isna(value) else f"{value:,.4g}", ind.unit)
@@ -189,17 +193,19 @@ def demo() -> None:
 
 
 def _demo_grades(store: Store) -> None:
-    """Grade everyone in the store with the shipped demo bundles: the path store → features → PD → grade."""
+    """Grade everyone in the store with the served models: the path store → features → PD → grade."""
     import pandas as pd
 
-    from creditscore.features import features_from_store, load_catalogue
-    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
+    from creditscore.records.subjects import Segment
+    from creditscore.service.models import current_scorers
+    from creditscore.store.features import features_from_store
 
     as_of = pd.Timestamp(store.latest_publication() or dt.date.today())
-    for segment, title in (("sme", "企业 SMEs"), ("household", "农户 households")):
-        catalogue = load_catalogue(segment)
-        bundle = ModelBundle.load(DEMO_BUNDLES / segment, catalogue=catalogue)
-        graded = bundle.predict(features_from_store(store, catalogue, as_of))
+    scorers = current_scorers(store)
+    for segment, title in ((Segment.SME, "企业 SMEs"), (Segment.HOUSEHOLD, "农户 households")):
+        scorer = scorers[segment]
+        bundle = scorer.bundle
+        graded = bundle.predict(features_from_store(store, scorer.catalogue, as_of, policy=scorer.policy))
         counts = graded["grade"].value_counts().reindex(bundle.scale.names, fill_value=0)
         table = Table("grade", "subjects", "share", "mean PD",
                       title=f"{title}: grades as of {as_of.date()} ({bundle.family} bundle {bundle.version_label})")

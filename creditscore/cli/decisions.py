@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from creditscore.cli.common import (
+    _as_of,
     _store,
     app,
     console,
@@ -19,68 +20,54 @@ from creditscore.cli.common import (
 from creditscore.settings import get_settings
 
 
-def _segment_of(subject: str) -> str:
-    from creditscore.errors import InvalidCode
-    from creditscore.ids import validate_resident_id
-
-    try:
-        validate_resident_id(subject)
-        return "household"
-    except InvalidCode:
-        return "sme"
-
-
 @app.command("grade")
 @friendly_errors
 def grade(
     subject: Annotated[str, typer.Argument(help="USCC of a firm or resident ID of a household head")],
     as_of: Annotated[str, typer.Option(help="as-of date (YYYY-MM-DD); default: the store's latest data")] = "",
-    model: Annotated[Path | None, typer.Option(help="model bundle folder (default: the shipped demo bundle)")]
-    = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the decision record as JSON")] = False,
 ) -> None:
-    """Grade one subject from the store: PD, grade, policy overrides, 信易贷 terms and the reasons why."""
-    import json
+    """Grade one subject from the store: PD, grade, policy overrides, 信易贷 terms and the reasons why.
 
+    The model is the one the service serves (the store's model generation), else the one the settings name
+    (CREDITSCORE_MODEL_SOURCE): the CLI and the API give one subject one answer.
+    """
     import pandas as pd
 
-    from creditscore.features import load_catalogue, subject_features
-    from creditscore.ids import mask_resident_id
-    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
-    from creditscore.policy import load_policy
-    from creditscore.scoring import decision_record, score
+    from creditscore.records.subjects import identify
+    from creditscore.service.models import current_scorers
+    from creditscore.store.features import subject_features
 
-    segment = _segment_of(subject)
+    subject_id, segment = identify(subject)
     store = _store()
-    date = pd.Timestamp(as_of or store.latest_publication() or dt.date.today())
-    catalogue, policy = load_catalogue(segment), load_policy()
-    bundle = ModelBundle.load(model or DEMO_BUNDLES / segment, catalogue=catalogue)
-    features = subject_features(store, catalogue, subject, date, policy=policy)
-    scored = score(bundle, features, catalogue=catalogue, policy=policy)
-    record = decision_record(scored, features.index[0], as_of=date, segment=segment)
-    shown = record["subject_id"] if segment == "sme" else mask_resident_id(record["subject_id"])
+    store.init()
+    date = pd.Timestamp(_as_of(as_of) or store.latest_publication() or dt.date.today())
+    scorer = current_scorers(store)[segment]
+    features = subject_features(store, scorer.catalogue, subject_id, date, policy=scorer.policy)
+    record = scorer.decide(features, date)[features.index[0]].masked()
     if as_json:
-        console.print_json(json.dumps({**record, "subject_id": shown}, ensure_ascii=False, default=str))
+        console.print_json(record.model_dump_json())
         return
-    terms = record["loan_terms"]
-    console.print(f"[bold]{shown}[/] as of {date.date()}: grade [bold]{record['final_grade']}[/] "
-                  f"(model {record['model_grade']}), PD {record['pd']:.2%}, score {record['score']:.1f}")
-    for rule in record["overrides"] + record["red_list"]:
+    policy = scorer.policy
+    terms = record.loan_terms
+    console.print(f"[bold]{record.subject_id}[/] as of {date.date()}: grade [bold]{record.final_grade}[/] "
+                  f"(model {record.model_grade}), PD {record.pd:.2%}, score {record.score:.1f}")
+    for rule in record.overrides + record.red_list:
         found = next((r for r in [*policy.overrides, *policy.red_list.rules] if r.id == rule), None)
         if found is not None:
             console.print(f"  rule {rule}: {found.reason.zh} / {found.reason.en}")
-    if terms["eligible"]:
-        console.print(f"  信易贷: line {terms['credit_line_yuan']:,.0f} yuan, "
-                      f"rate {terms['rate_adjustment_bp']:+d} bp, up to {terms['max_term_months']} months — "
-                      f"{terms['basis_zh']} / {terms['basis_en']}")
+    if terms.eligible:
+        console.print(f"  信易贷: line {terms.credit_line_yuan:,.0f} yuan, "
+                      f"rate {terms.rate_adjustment_bp:+d} bp, up to {terms.max_term_months} months — "
+                      f"{terms.basis_zh} / {terms.basis_en}")
     else:
-        console.print(f"  信易贷: not eligible — {terms['basis_zh']} / {terms['basis_en']}")
+        console.print(f"  信易贷: not eligible — {terms.basis_zh} / {terms.basis_en}")
     table = Table("", "reason", "原因", "log-odds", title="why (contributions to the log-odds of default)")
-    for r in record["reasons"]:
-        table.add_row("▲" if r["kind"] == "adverse" else "▼", r["text_en"], r["text_zh"], f"{r['contribution']:+.3f}")
+    for r in record.reasons:
+        table.add_row("▲" if r.kind == "adverse" else "▼", r.text_en, r.text_zh, f"{r.contribution:+.3f}")
     console.print(table)
-    console.print(f"model {record['model_version']} · policy {record['policy_version']} · "
-                  f"catalogue {record['catalogue_version']}")
+    console.print(f"model {record.model_version} · policy {record.policy_version} · "
+                  f"catalogue {record.catalogue_version}")
 
 
 objection_app = typer.Typer(help="Objections (异议): file, answer, list.", no_args_is_help=True)
@@ -96,7 +83,7 @@ def objection_file(
     reason: Annotated[str, typer.Option(help="why")],
 ) -> None:
     """Flag a record as objected to: it stops counting at once; the answer is due within 20 days."""
-    from creditscore.objections import file_objection
+    from creditscore.service.objections import file_objection
 
     filed = file_objection(_store(), kind, record_key, filed_by=by, reason=reason)
     console.print(f"objection {filed.id} filed on {filed.filed_on}; answer due by {filed.deadline}")
@@ -113,7 +100,7 @@ def objection_resolve(
     = None,
 ) -> None:
     """Answer an objection: upheld (correct or remove the record) or rejected (the record stands)."""
-    from creditscore.objections import resolve_objection
+    from creditscore.service.objections import resolve_objection
 
     corrections = dict(item.split("=", 1) for item in (set_ or []))
     action = resolve_objection(_store(), objection_id, upheld=upheld, resolved_by=by, remove=remove,
@@ -125,7 +112,7 @@ def objection_resolve(
 @friendly_errors
 def objection_list(overdue: Annotated[bool, typer.Option(help="only those past their deadline")] = False) -> None:
     """Objections with their status and deadline."""
-    from creditscore.objections import list_objections
+    from creditscore.service.objections import list_objections
 
     frame = list_objections(_store(), overdue_on=dt.date.today() if overdue else None)
     table = Table("id", "kind", "record", "filed", "deadline", "status", "answered", title="objections")
@@ -145,11 +132,12 @@ def villages(
     """信用村 / 信用乡镇: grade every household in the store, then assess villages and townships."""
     import pandas as pd
 
-    from creditscore.features import features_from_store, load_catalogue
+    from creditscore.decisions.scoring import score
+    from creditscore.features import load_catalogue
     from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
     from creditscore.policy import load_policy
-    from creditscore.rural import assess_villages
-    from creditscore.scoring import score
+    from creditscore.rural.villages import assess_villages
+    from creditscore.store.features import features_from_store
 
     store = _store()
     date = pd.Timestamp(as_of or store.latest_publication() or dt.date.today())
@@ -171,7 +159,7 @@ def villages(
         console.print(f"{r.township_name}: {r.credit_villages}/{r.villages} credit villages — "
                       f"{'信用乡镇 ✓' if r.credit_township else 'not a credit township'}")
     if out is not None:
-        from creditscore.batch_output import write_assessment
+        from creditscore.rural.workbook import write_assessment
 
         console.print(f"written to {write_assessment(village_table, township_table, out)}")
 
@@ -197,9 +185,10 @@ def train(
 
     import pandas as pd
 
-    from creditscore.features import load_catalogue, store_records
+    from creditscore.features import load_catalogue
     from creditscore.modeling.report import write_report
     from creditscore.modeling.train import observation_dates, train_segment
+    from creditscore.store.features import store_records
 
     settings = get_settings()
     catalogue = load_catalogue(segment)
@@ -243,7 +232,7 @@ def train(
         shutil.copytree(bundle_dirs[result.champion], export)
         console.print(f"champion bundle copied to {export}")
     if register:
-        from creditscore.registry import log_training
+        from creditscore.modeling.registry import log_training
 
         with console.status("logging to MLflow…"):
             logged = log_training(result, bundle_dirs, report_json.parent)
@@ -261,8 +250,21 @@ def promote(
     alias: Annotated[str, typer.Option(help="registry alias")] = "champion",
 ) -> None:
     """Point a registry alias (default: champion) at a registered model version."""
-    from creditscore.registry import model_name
-    from creditscore.registry import promote as do_promote
+    from creditscore.modeling.registry import model_name
+    from creditscore.modeling.registry import promote as move_alias
+    from creditscore.records.subjects import Segment
+    from creditscore.service.models import promote_champion
 
-    do_promote(segment, version, alias)
-    console.print(f"{model_name(segment)}@{alias} → version {version}")
+    segment = Segment.of(segment).value
+    if alias != "champion":
+        move_alias(segment, version, alias)
+        console.print(f"{model_name(segment)}@{alias} → version {version}")
+        return
+    store = _store()
+    store.init()
+    generation = promote_champion(store, segment, version)
+    console.print(f"{model_name(segment)}@champion → version {version}")
+    if generation is not None:
+        console.print(f"served from now on by every worker and door (model generation {generation.number})")
+    else:
+        console.print("the service serves CREDITSCORE_MODEL_SOURCE, not the registry: nothing served changes")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from creditscore.cli.common import _store, app, console, friendly_errors
+from creditscore.cli.common import _as_of, _store, app, console, friendly_errors
 
 households_app = typer.Typer(help="Household (农户) files from village assessors.", no_args_is_help=True)
 app.add_typer(households_app, name="households")
@@ -45,21 +44,25 @@ def households_score(
     number, column and the reason in Chinese. Records already in the store for these households
     (court listings, arrears, loans) are used as known on the assessment date.
     """
-    from creditscore.audit import write_audit
-    from creditscore.auth import Caller, Role
-    from creditscore.batch import grade_household_file
-    from creditscore.batch_output import write_result
-    from creditscore.batch_report import write_report
-    from creditscore.service import GradingService
+    from creditscore.records.subjects import Segment
+    from creditscore.service.jobs import BatchQuery, run_household_batch
+    from creditscore.service.keys import Caller, Role
+    from creditscore.service.models import current_scorers
 
     if len(authorization_ref.strip()) < 4:
         raise typer.BadParameter("give the reference of the households' authorisations",
                                  param_hint="--authorization-ref")
-    date = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    if len(purpose.strip()) < 2:
+        raise typer.BadParameter("say why the households' credit data are queried", param_hint="--purpose")
+    if not file.is_file():
+        raise typer.BadParameter(f"no such file: {file.name}", param_hint="FILE")
+    date = _as_of(as_of) or dt.date.today()
     target = out or _default_out(file)
     store = _store()
     store.init()
-    service = GradingService(store)
+    scorer = current_scorers(store)[Segment.HOUSEHOLD]
+    caller = Caller(key_prefix="cli", institution=f"cli:{getpass.getuser()}", role=Role.ASSESSOR)
+    query = BatchQuery(caller, purpose.strip(), authorization_ref.strip(), "cli households score")
     columns = (TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[rate]} rows/s"), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bar:
@@ -70,15 +73,11 @@ def households_score(
             seconds = max((dt.datetime.now() - started).total_seconds(), 1e-6)
             bar.update(task, completed=done, total=total, rate=f"{done / seconds:,.0f}")
 
-        result = grade_household_file(service, file, as_of=date, header_row=header_row, chunk_rows=chunk_rows,
-                                      progress=progress, sheets=sheet or None)
-    caller = Caller(key_prefix="cli", institution=f"cli:{getpass.getuser()}", role=Role.ASSESSOR)
-    write_audit(store, caller=caller, request_id=uuid.uuid4().hex, route="cli households score", status=200,
-                subject_type="household", purpose=purpose, authorization_ref=authorization_ref)
-    with console.status("writing the results…"):
-        written = write_result(result, target, source=file.name)
-        page = write_report(result, service.catalogues["household"],
-                            report or target.with_suffix(".html"), source=file.name)
+        outcome = run_household_batch(store, scorer, file, query, out=target,
+                                      report=report or target.with_suffix(".html"), source=file.name, as_of=date,
+                                      header_row=header_row, chunk_rows=chunk_rows, sheets=sheet or None,
+                                      progress=progress)
+    result = outcome.result
 
     summary = Table(title=f"{file.name} — as of {result.as_of}", show_header=False)
     summary.add_row("rows read", f"{result.rows:,}")
@@ -97,5 +96,5 @@ def households_score(
     console.print(summary)
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
-    for path in [*written, page]:
+    for path in [*outcome.written, outcome.report]:
         console.print(f"written: {path}")

@@ -28,7 +28,7 @@ def apikey_create(
     role: Annotated[str, typer.Option(help="bank, assessor, analyst or admin")],
 ) -> None:
     """Create a key. It is printed once and never stored: keep it safe."""
-    from creditscore.auth import Role, create_key
+    from creditscore.service.keys import Role, create_key
 
     store = _store()
     store.init()
@@ -41,7 +41,7 @@ def apikey_create(
 def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the key's first characters (see: apikey list)")]
                   ) -> None:
     """Revoke a key at once."""
-    from creditscore.auth import revoke_key
+    from creditscore.service.keys import revoke_key
 
     n = revoke_key(_store(), prefix)
     if n == 0:
@@ -54,7 +54,7 @@ def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the key's first ch
 @friendly_errors
 def apikey_list() -> None:
     """Keys (their first characters only), institutions, roles, and whether revoked."""
-    from creditscore.auth import list_keys
+    from creditscore.service.keys import list_keys
 
     table = Table("prefix", "institution", "role", "created", "revoked", title="API keys")
     for r in list_keys(_store()).itertuples():
@@ -77,7 +77,7 @@ def serve(
     store = _store()
     store.init()
     if demo:
-        from creditscore.auth import Role, create_key
+        from creditscore.service.keys import Role, create_key
 
         if store.counts()["enterprises"] == 0:
             demo_data(firms=3_000, households=4_000, seed=20240630, out=None, fmt="csv", english=False, load=True)

@@ -1,22 +1,15 @@
 """Indicators (指标体系): the declarative catalogue and the point-in-time engine.
 
-``compute_features`` is the one path: the store-backed helpers below, the
-service's inline-record path and the training snapshots all call it.
+Pure: nothing here reads the store. ``compute_features`` is the one path — the store-backed helpers
+(:mod:`creditscore.store.features`), the service's inline-record path, the household files and the
+training snapshots all hand it records and a date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import pandas as pd
-
 from creditscore.features.catalogue import Catalogue, Direction, Family, Indicator, load_catalogue
-from creditscore.features.columns import from_rows
 from creditscore.features.engine import compute_features, prepare_records
 from creditscore.features.snapshots import build_snapshots, default_labels
-from creditscore.policy import Policy, load_policy
-from creditscore.schema import KINDS, SubjectType
-from creditscore.store import Store
 
 __all__ = [
     "Catalogue",
@@ -26,59 +19,6 @@ __all__ = [
     "build_snapshots",
     "compute_features",
     "default_labels",
-    "features_from_store",
     "load_catalogue",
     "prepare_records",
-    "store_records",
-    "subject_features",
-    "subjects_features",
 ]
-
-
-def _kinds(catalogue: Catalogue) -> set[str]:
-    subject = "enterprises" if catalogue.subject.value == "enterprise" else "households"
-    return catalogue.sources() | {subject, "loans", "objections"}
-
-
-def store_records(store: Store, catalogue: Catalogue, *, as_of: object | None = None,
-                  subjects: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The records a catalogue reads, from the store, as known at ``as_of`` (all if None)."""
-    t = None if as_of is None else pd.Timestamp(as_of).date()
-    out = {}
-    for kind in _kinds(catalogue):
-        out[kind] = store.records(kind, as_of=t, subjects=None if kind == "objections" else subjects)
-    return out
-
-
-def features_from_store(store: Store, catalogue: Catalogue, as_of: object, *, policy: Policy | None = None,
-                        subjects: Iterable[str] | None = None) -> pd.DataFrame:
-    """Indicators for many subjects (all by default) as of a date, read from the store."""
-    wanted = None if subjects is None else list(subjects)
-    records = store_records(store, catalogue, as_of=as_of, subjects=wanted)
-    return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=wanted)
-
-
-def subject_features(store: Store, catalogue: Catalogue, subject_id: str, as_of: object, *,
-                     policy: Policy | None = None) -> pd.DataFrame:
-    """Indicators for one subject as of a date: exactly its row of a full batch.
-
-    Raises :class:`creditscore.errors.UnknownSubject` when the store knows nothing of it.
-    """
-    key, rows = store.subject_rows(subject_id, as_of=pd.Timestamp(as_of).date(), kinds=_kinds(catalogue))
-    records = {name: from_rows(KINDS[name], names, data) for name, (names, data) in rows.items()}
-    return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=[key])
-
-
-def subjects_features(store: Store, catalogue: Catalogue, subject_ids: list[str], as_of: object, *,
-                      policy: Policy | None = None) -> pd.DataFrame:
-    """Indicators for a few subjects (normalised ids) in one pass; subjects the store does not know are left out.
-
-    Each row equals the subject's :func:`subject_features` — the engine's rows do not depend on who else is
-    in the batch — but the queries and the engine's fixed costs are paid once for all of them.
-    """
-    subject_type = SubjectType.ENTERPRISE if catalogue.subject.value == "enterprise" else SubjectType.HOUSEHOLD
-    known, rows = store.subjects_rows(subject_ids, subject_type, as_of=pd.Timestamp(as_of).date(),
-                                      kinds=_kinds(catalogue))
-    found = [s for s in dict.fromkeys(subject_ids) if s in known]
-    records = {name: from_rows(KINDS[name], names, data) for name, (names, data) in rows.items()}
-    return compute_features(catalogue, records, as_of, policy or load_policy(), subjects=found)

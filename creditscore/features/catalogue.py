@@ -15,14 +15,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from creditscore.config import file_hash, load_yaml_model
-from creditscore.schema import KINDS, SubjectType
+from creditscore.errors import InvalidCode
+from creditscore.records.contracts import KINDS, SubjectType
+from creditscore.records.subjects import Segment
+from creditscore.resources import FEATURES_DIR
 
 __all__ = ["Aggregation", "Catalogue", "Compute", "Direction", "Family", "Indicator", "load_catalogue"]
-
-FEATURES_DIR = Path(__file__).resolve().parents[2] / "features"
 
 
 class Direction(enum.StrEnum):
@@ -179,6 +181,17 @@ class Indicator(BaseModel):
     reason: Reason
     description: str = ""
 
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """The record values behind encoded codes (``encode: {A: 0, B: 1, …}`` read backwards); None if missing.
+
+        Several values encoded alike (a 0/1 recoding) decode to the first declared.
+        """
+        table: dict[float, str] = {}
+        for value, code in (self.compute.encode or {}).items():
+            table.setdefault(float(code), value)
+        values = np.asarray(codes, float).tolist()
+        return np.array([None if math.isnan(c) else table.get(c) for c in values], dtype=object)
+
 
 class Catalogue(BaseModel):
     """A segment's indicator catalogue, in the order the model sees its columns."""
@@ -219,17 +232,28 @@ class Catalogue(BaseModel):
     def categorical(self) -> list[str]:
         return [i.id for i in self.indicators if i.compute.categorical]
 
+    @cached_property
+    def flags(self) -> list[str]:
+        """Indicators that say whether a subject is on a list now (computed as ``active``): shown as flags."""
+        return [i.id for i in self.indicators if i.compute.kind is Aggregation.ACTIVE]
+
+    @property
+    def segment(self) -> Segment:
+        return Segment.of(self.catalogue)
+
     def sources(self) -> set[str]:
         """Record kinds the catalogue reads (objections are always read too)."""
         return {i.compute.source for i in self.indicators}
 
 
-def load_catalogue(segment: str, folder: str | Path | None = None) -> Catalogue:
+def load_catalogue(segment: Segment | str, folder: str | Path | None = None) -> Catalogue:
     """Load ``features/<segment>.yaml``; errors name the file, line and key."""
     from creditscore.errors import ConfigError
 
-    if segment not in ("sme", "household"):
-        raise ConfigError(f"segment must be 'sme' or 'household', got {segment!r}")
+    try:
+        segment = Segment.of(segment).value
+    except InvalidCode as exc:
+        raise ConfigError(str(exc)) from None
     path = Path(folder or FEATURES_DIR) / f"{segment}.yaml"
     cat = load_yaml_model(path, Catalogue)
     if cat.catalogue != segment:

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from creditscore.schema import Field, FieldType, RecordKind
+from creditscore.records.contracts import Field, FieldType, RecordKind
 
 __all__ = ["Columns", "day_number", "empty_columns", "from_frame", "from_rows"]
 

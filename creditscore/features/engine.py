@@ -9,7 +9,7 @@ Rules, applied to every record kind before any indicator is computed:
 2. **Objections.** A record under objection at *t* is handled by the policy's
    rule (excluded by default). Once the objection is answered the record counts
    again as it then stands: an upheld objection has corrected or deleted it in
-   the store (see :mod:`creditscore.objections`), a rejected one left it as it was.
+   the store (see :mod:`creditscore.service.objections`), a rejected one left it as it was.
 3. **Credit repair.** A negative record past its disclosure period, or repaired
    early, stops counting (periods from the policy, by kind and severity).
 
@@ -31,7 +31,7 @@ import pandas as pd
 from creditscore.features.catalogue import Aggregation, Catalogue, Compute, Indicator
 from creditscore.features.columns import Columns, day_number, empty_columns, from_frame, length, take
 from creditscore.policy import PendingTreatment, Policy
-from creditscore.schema import KINDS, FieldType, RecordKind
+from creditscore.records.contracts import KINDS, FieldType, RecordKind
 
 __all__ = ["compute_features", "prepare_records"]
 
@@ -354,7 +354,7 @@ def compute_features(catalogue: Catalogue, records: Records, as_of: object, poli
     ----------
     records
         Records by kind, as typed frames (:meth:`creditscore.store.Store.records`,
-        :func:`creditscore.parsing.parse_records`) or columns
+        :func:`creditscore.records.parsing.parse_records`) or columns
         (:mod:`creditscore.features.columns`); may include records published after
         ``as_of`` (they are ignored) and objections.
 

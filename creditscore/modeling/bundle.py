@@ -25,18 +25,17 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from creditscore.additive import AdditiveExplainer
 from creditscore.errors import ModelMismatch
 from creditscore.features.catalogue import Catalogue
-from creditscore.grades import MasterScale
+from creditscore.modeling.additive import AdditiveExplainer
 from creditscore.modeling.calibration import Calibrator
 from creditscore.modeling.estimators import CreditGBM, ScorecardModel
+from creditscore.modeling.scales import MasterScale
+from creditscore.resources import DEMO_BUNDLES
 
 __all__ = ["DEMO_BUNDLES", "ModelBundle", "library_versions"]
 
 FAMILIES = ("gbm", "scorecard", "additive")
-#: Small bundles shipped in git so the product grades out of the box (trained on synthetic data).
-DEMO_BUNDLES = Path(__file__).resolve().parents[2] / "models" / "demo"
 
 
 def library_versions() -> dict[str, str]:

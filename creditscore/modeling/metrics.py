@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from creditscore.grades import MasterScale
+from creditscore.modeling.scales import MasterScale
 
 __all__ = ["expected_calibration_error", "grade_table", "ks_statistic", "psi", "summary"]
 

@@ -1,7 +1,7 @@
 """The MLflow "model from code" wrapper: the registry stores this file and the bundle folder, not a pickle.
 
 MLflow executes this file when the registered model is loaded as a pyfunc; the
-service itself reads the bundle's files directly (see :func:`creditscore.registry.load_registered`).
+service itself reads the bundle's files directly (see :func:`creditscore.modeling.registry.load_registered`).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def _importance(result: TrainResult, family: str) -> list[dict[str, object]]:
 
 def global_importance(result: TrainResult, family: str, sample: int = 5_000) -> pd.DataFrame:
     """Mean |contribution| per indicator on the test date (TreeSHAP, or the scorecard's points)."""
-    from creditscore.explain import explain
+    from creditscore.modeling.contributions import explain
 
     r = result.families[family]
     X = r.test_features.iloc[:sample]  # noqa: N806

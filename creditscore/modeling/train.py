@@ -24,11 +24,11 @@ from sklearn.metrics import roc_auc_score
 
 from creditscore.features import build_snapshots, load_catalogue
 from creditscore.features.catalogue import Catalogue
-from creditscore.grades import MasterScale, load_scales
 from creditscore.modeling import metrics
 from creditscore.modeling.bundle import ModelBundle
 from creditscore.modeling.calibration import Calibrator
 from creditscore.modeling.estimators import CreditGBM, ScorecardModel
+from creditscore.modeling.scales import MasterScale, load_scales
 from creditscore.policy import Policy, load_policy
 
 __all__ = ["FamilyResult", "TrainResult", "choose_champion", "make_estimator", "observation_dates", "train_segment"]

@@ -16,8 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from creditscore.errors import InvalidCode, UnknownSubject
-from creditscore.ids import validate_resident_id, validate_uscc
-from creditscore.schema import KINDS, FieldType, RecordKind, SubjectType, get_kind
+from creditscore.records.contracts import KINDS, FieldType, RecordKind, SubjectType, get_kind
+from creditscore.records.ids import validate_resident_id, validate_uscc
 from creditscore.store import migrate
 from creditscore.store.tables import record_table
 
@@ -291,7 +291,7 @@ def _identify(subject_id: str) -> tuple[str, SubjectType]:
 
 
 def _display(subject_id: str) -> str:
-    from creditscore.ids import mask_resident_id
+    from creditscore.records.ids import mask_resident_id
 
     return subject_id if not subject_id[:17].isdigit() else mask_resident_id(subject_id)
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Table, func, insert, select, text
 
-from creditscore.parsing import ERROR_COLUMNS, map_headers, parse_records
-from creditscore.readers import count_rows, read_chunks
-from creditscore.schema import RecordKind, get_kind
+from creditscore.records.contracts import RecordKind, get_kind
+from creditscore.records.parsing import ERROR_COLUMNS, map_headers, parse_records
+from creditscore.records.readers import count_rows, read_chunks
 from creditscore.store.db import Store
 from creditscore.store.tables import INGEST_LOG, record_table
 
@@ -107,7 +107,7 @@ def _insert_ignore(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
 
 
 def insert_records(conn: Connection, kind: RecordKind, clean: pd.DataFrame, *, source: str | None) -> None:
-    """Insert validated rows (as :func:`creditscore.parsing.parse_records` returns them).
+    """Insert validated rows (as :func:`creditscore.records.parsing.parse_records` returns them).
 
     Rows whose ``record_key`` is already stored are skipped, which is what makes
     ingest idempotent. Runs inside the caller's transaction.

@@ -1,4 +1,4 @@
-"""The store's tables, derived from the record contracts in :mod:`creditscore.schema`.
+"""The store's tables, derived from the record contracts in :mod:`creditscore.records.contracts`.
 
 One table per record kind, with the contract's fields plus a surrogate ``id``, the
 natural ``record_key`` (unique: it is what makes ingest idempotent), and where
@@ -22,9 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from creditscore.schema import KINDS, Field, FieldType, RecordKind
+from creditscore.records.contracts import KINDS, Field, FieldType, RecordKind
 
-__all__ = ["API_KEYS", "AUDIT_LOG", "BATCH_JOBS", "INGEST_LOG", "METADATA", "record_table"]
+__all__ = ["API_KEYS", "AUDIT_LOG", "BATCH_JOBS", "INGEST_LOG", "METADATA", "MODEL_GENERATIONS", "record_table"]
 
 METADATA = MetaData(
     naming_convention={
@@ -149,4 +149,14 @@ BATCH_JOBS = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     comment="household batch jobs: in the store so that every service worker can report on every job",
+)
+
+MODEL_GENERATIONS = Table(
+    "model_generations", METADATA,
+    Column("generation", Integer, primary_key=True, autoincrement=True),
+    Column("sme", String(500), nullable=False, comment="where the SME bundle comes from"),
+    Column("household", String(500), nullable=False, comment="where the household bundle comes from"),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(200), nullable=False, comment="start-up, reload, promotion"),
+    comment="the models served: the latest generation is what every worker, the CLI and the batches grade with",
 )

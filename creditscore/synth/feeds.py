@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from creditscore.ids import USCC_ALPHABET
-from creditscore.parsing import record_keys
-from creditscore.schema import KINDS, FieldType, RecordKind
+from creditscore.records.contracts import KINDS, FieldType, RecordKind
+from creditscore.records.ids import USCC_ALPHABET
+from creditscore.records.parsing import record_keys
 
 #: The order a store must be loaded in: subjects first, objections last.
 LOAD_ORDER = ["enterprises", "households", "tax_grades", "tax_payments", "wage_arrears", "penalties", "contracts",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from creditscore.ids import generate_uscc
+from creditscore.records.ids import generate_uscc
 from creditscore.synth.common import (
     DAY,
     days,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from creditscore.ids import generate_resident_id
+from creditscore.records.ids import generate_resident_id
 from creditscore.synth.common import days, to_datetime, year_start
 from creditscore.synth.firms import court_listings_for, latent_paths, monthly_arrears
 from creditscore.synth.regions import make_regions

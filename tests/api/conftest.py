@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from creditscore.auth import Role, create_key
+from creditscore.service.keys import Role, create_key
 from creditscore.settings import Settings
 from creditscore.store import Store
 from creditscore.synth import SynthConfig, generate

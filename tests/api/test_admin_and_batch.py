@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from creditscore.batch_output import SHEETS
+from creditscore.rural.workbook import SHEETS
 from creditscore.store import Store
 from tests.api.conftest import a_firm, a_household, auth
 
@@ -189,10 +189,11 @@ def test_housekeeping_fails_stalled_jobs_and_deletes_old_results(store: Store, t
 
     from sqlalchemy import insert
 
-    from api.routers.jobs import Jobs
+    from creditscore.service.jobs import Jobs
+    from creditscore.service.models import ModelSet
     from creditscore.store.tables import BATCH_JOBS
 
-    jobs = Jobs(store, tmp_path / "jobs")
+    jobs = Jobs(store, ModelSet(store, model_source="demo"), tmp_path / "jobs")
     now = dt.datetime.now(dt.UTC)
     rows = {"stalled": ("running", now - dt.timedelta(hours=3)), "busy": ("running", now),
             "silent": ("queued", now - dt.timedelta(minutes=10)),
@@ -244,7 +245,7 @@ def _job_row(store: Store, job_id: str, owner: str, status: str, minutes_ago: fl
 def test_a_job_whose_worker_died_is_reported_failed_at_the_next_poll(client: TestClient, store: Store,
                                                                       keys: dict[str, str]) -> None:
     """Not "running" for ever: nobody vouched for it for minutes, so the poll says what to do."""
-    from creditscore.auth import PREFIX_LEN
+    from creditscore.service.keys import PREFIX_LEN
 
     _job_row(store, "orphan-1", keys["assessor"][:PREFIX_LEN], "running", minutes_ago=10)
     _job_row(store, "alive-1", keys["assessor"][:PREFIX_LEN], "running", minutes_ago=0.5)
@@ -255,9 +256,11 @@ def test_a_job_whose_worker_died_is_reported_failed_at_the_next_poll(client: Tes
 
 
 def test_a_worker_vouches_for_its_own_jobs_only(store: Store, tmp_path) -> None:
-    from api.routers.jobs import Jobs
+    from creditscore.service.jobs import Jobs
+    from creditscore.service.models import ModelSet
 
-    worker, other = Jobs(store, tmp_path / "jobs"), Jobs(store, tmp_path / "jobs")
+    models = ModelSet(store, model_source="demo")
+    worker, other = Jobs(store, models, tmp_path / "jobs"), Jobs(store, models, tmp_path / "jobs")
     for job_id in ("hb-mine", "hb-lost"):
         _job_row(store, job_id, "x", "queued", minutes_ago=10)  # both silent for longer than Jobs.STALLED
     worker._mine.add("hb-mine")  # as submit() does

@@ -10,16 +10,17 @@ import math
 import sqlite3
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import create_engine, select
 from sqlalchemy.exc import OperationalError
 
 from api.batching import GradeBatcher, Pending
 from api.schemas import GradeResponse
-from creditscore.audit import audit_entry, query_audit
-from creditscore.auth import Caller, Role
 from creditscore.errors import CreditScoreError, InvalidCode, UnknownSubject
-from creditscore.ids import mask_resident_id
-from creditscore.service import GradeQuery, GradingService
+from creditscore.records.ids import mask_resident_id
+from creditscore.service.audit import audit_entry, query_audit
+from creditscore.service.grading import GradeQuery, GradingService
+from creditscore.service.keys import Caller, Role
 from creditscore.settings import Settings
 from creditscore.store import Store
 from creditscore.store.tables import AUDIT_LOG
@@ -36,6 +37,8 @@ def service(api_settings: Settings) -> GradingService:
 
 def _same(a: object, b: object) -> bool:
     """Equal, floats to 1e-12: a contribution summed in another order may differ in its last bit."""
+    if isinstance(a, BaseModel) and isinstance(b, BaseModel):
+        return type(a) is type(b) and _same(a.model_dump(), b.model_dump())
     if isinstance(a, dict) and isinstance(b, dict):
         keys = (a.keys() | b.keys()) - {"decided_at"}
         return all(_same(a.get(k), b.get(k)) for k in keys)
@@ -73,12 +76,12 @@ def test_grade_many_gives_each_subject_what_it_gets_alone(service: GradingServic
             continue
         alone = service.grade(query.subject_id, as_of=query.as_of, expected=query.expected)
         assert _same(got, alone), query
-    kinds = ["error" if isinstance(r, InvalidCode) else "unknown" if isinstance(r, UnknownSubject) else r["segment"]
+    kinds = ["error" if isinstance(r, InvalidCode) else "unknown" if isinstance(r, UnknownSubject) else r.segment
              for r in together]
     assert kinds == ["sme", "error", "sme", "unknown", "household", "sme", "error", "sme", "sme"]
-    assert together[0]["subject_id"] == together[5]["subject_id"]
-    assert together[2]["as_of"] == "2023-06-30"
-    assert together[0]["as_of"] == dt.date.today().isoformat()
+    assert together[0].subject_id == together[5].subject_id
+    assert together[2].as_of == "2023-06-30"
+    assert together[0].as_of == dt.date.today().isoformat()
 
 
 def _pending(queries: list[GradeQuery], tag: str) -> list[Pending]:
@@ -123,11 +126,11 @@ def test_concurrent_requests_are_graded_in_one_batch_and_each_is_audited(service
     mine.index = mine.index.str.replace(tag, "together")
     assert len(mine) == len(queries)  # the cancelled query was made: it is logged too
     assert mine.loc["together-0", "status"] == 200
-    assert mine.loc["together-0", "result_grade"] == alone[0]["final_grade"]
+    assert mine.loc["together-0", "result_grade"] == alone[0].final_grade
     with store.engine.connect() as conn:
         logged = json.loads(conn.execute(select(AUDIT_LOG.c.decision).where(
             AUDIT_LOG.c.request_id == f"{tag}-0")).scalar_one())
-    assert [r["rank"] for r in logged["reasons"]] == [r["rank"] for r in alone[0]["reasons"]]
+    assert [r["rank"] for r in logged["reasons"]] == [r.rank for r in alone[0].reasons]
     assert all(type(r["rank"]) is int for r in logged["reasons"])  # numbers, not "1"
     assert mine.loc["together-1", "status"] == 422
     assert mine.loc["together-3", "status"] == 404
@@ -173,17 +176,20 @@ def test_errors_keep_their_kind(service: GradingService) -> None:
     assert str(unknown) == "no enterprise with identifier 91350100M000100Y43 in the store"
 
 
-def test_the_logged_decision_is_strict_json_with_the_subject_masked(store: Store) -> None:
+def test_the_logged_decision_is_strict_json_with_the_subject_masked(service: GradingService, store: Store) -> None:
     head = a_household(store)
+    record = service.grade(head, expected="household")
+    record = record.model_copy(update={"score": float("nan"),
+                                       "reasons": [record.reasons[0].model_copy(update={"value": float("nan")})]})
     entry = audit_entry(caller=CALLER, request_id="strict", route="household_grade", status=200, subject_id=head,
-                        subject_type="household", decision={"subject_id": head, "pd": 0.02, "final_grade": "A",
-                                                            "reasons": [{"rank": 1, "value": float("nan")}]})
+                        subject_type="household", decision=record)
 
     def refuse(constant: str) -> None:
         raise AssertionError(f"{constant} is not JSON")
 
     logged = json.loads(entry["decision"], parse_constant=refuse)
-    assert logged["reasons"] == [{"rank": 1, "value": None}]
+    assert logged["score"] is None
+    assert logged["reasons"][0]["value"] is None
     assert logged["subject_id"] == entry["subject_masked"] == mask_resident_id(head)
     assert head not in entry["decision"]
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from creditscore.auth import revoke_key
+from creditscore.service.keys import revoke_key
 from creditscore.store import Store
 from tests.api.conftest import a_firm, a_household, auth
 
@@ -113,7 +113,7 @@ def test_household_grade_needs_consent_and_masks_the_id(client: TestClient, stor
 
 
 def test_revoked_key_is_refused(client: TestClient, store: Store) -> None:
-    from creditscore.auth import Role, create_key
+    from creditscore.service.keys import Role, create_key
 
     key = create_key(store, "short-lived", Role.BANK)
     assert client.get(f"/v1/enterprises/{a_firm(store)}/grade", params={"purpose": "x1"},
@@ -189,10 +189,11 @@ def test_inline_household_needs_consent(client: TestClient, keys: dict[str, str]
 def test_the_api_the_library_and_the_cli_agree(client: TestClient, store: Store, keys: dict[str, str],
                                                api_settings, monkeypatch: pytest.MonkeyPatch) -> None:
     from creditscore.cli import app
-    from creditscore.features import features_from_store, load_catalogue
+    from creditscore.decisions.scoring import score
+    from creditscore.features import load_catalogue
     from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
     from creditscore.policy import load_policy
-    from creditscore.scoring import score
+    from creditscore.store.features import features_from_store
 
     firm = a_firm(store)
     api = client.get(f"/v1/enterprises/{firm}/grade", params={"purpose": "x1", "as_of": AS_OF},

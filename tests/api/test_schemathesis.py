@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from api import create_app
-from creditscore.auth import Role, create_key
+from creditscore.service.keys import Role, create_key
 from creditscore.settings import Settings
 from creditscore.store import Store
 

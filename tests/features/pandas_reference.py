@@ -31,7 +31,7 @@ import pandas as pd
 
 from creditscore.features.catalogue import Aggregation, Catalogue, Compute, Indicator
 from creditscore.policy import PendingTreatment, Policy
-from creditscore.schema import KINDS, FieldType, RecordKind
+from creditscore.records.contracts import KINDS, FieldType, RecordKind
 
 __all__ = ["compute_features", "prepare_records"]
 
@@ -258,7 +258,7 @@ def compute_features(catalogue: Catalogue, records: dict[str, pd.DataFrame], as_
     ----------
     records
         Typed record frames by kind, as :meth:`creditscore.store.Store.records` or
-        :func:`creditscore.parsing.parse_records` return them; may hold records
+        :func:`creditscore.records.parsing.parse_records` return them; may hold records
         published after ``as_of`` (they are ignored) and objections.
 
     Returns

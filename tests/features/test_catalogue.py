@@ -9,7 +9,7 @@ import pytest
 from creditscore.errors import ConfigError
 from creditscore.features import load_catalogue
 from creditscore.features.catalogue import FEATURES_DIR
-from tests.conftest import edited_copy
+from tests.helpers import edited_copy
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from creditscore.features.columns import day_number, from_rows
-from creditscore.schema import KINDS
+from creditscore.records.contracts import KINDS
 
 dates = st.one_of(st.none(), st.dates(min_value=dt.date(1949, 10, 1), max_value=dt.date(2099, 12, 31)))
 

@@ -10,8 +10,8 @@ import pytest
 
 from creditscore.features import compute_features, load_catalogue
 from creditscore.policy import Policy
-from creditscore.schema import KINDS
-from tests.features.conftest import AS_OF, HEAD, HOUSEHOLD_EXPECTED, SME_EXPECTED
+from creditscore.records.contracts import KINDS
+from tests.features.known import AS_OF, HEAD, HOUSEHOLD_EXPECTED, SME_EXPECTED
 
 
 def _same(actual: float, expected: float) -> bool:

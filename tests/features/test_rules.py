@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from creditscore.features import compute_features, load_catalogue
 from creditscore.policy import ObjectionRule, PendingTreatment, Policy
-from creditscore.schema import KINDS
+from creditscore.records.contracts import KINDS
 from creditscore.synth import SynthConfig, generate
-from tests.features.conftest import typed
+from tests.helpers import typed
 
 T = pd.Timestamp("2023-06-30")
 RECORD_KINDS = ["tax_grades", "tax_payments", "wage_arrears", "penalties", "contracts", "court_listings",

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from creditscore.errors import ConfigError
-from creditscore.grades import SCALES_PATH, load_scales
 from creditscore.modeling.calibration import Calibrator
-from tests.conftest import edited_copy
+from creditscore.modeling.scales import SCALES_PATH, load_scales
+from tests.helpers import edited_copy
 
 
 def test_enterprise_scale_has_the_nine_grades_in_order() -> None:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from creditscore.cli import app
 from creditscore.features import load_catalogue
-from creditscore.registry import RegistryError, load_registered, log_training, promote
+from creditscore.modeling.registry import RegistryError, load_registered, log_training, promote
 from creditscore.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from creditscore.errors import InvalidRecord, UnknownSubject
-from creditscore.ids import generate_uscc
+from creditscore.records.ids import generate_uscc
 from creditscore.store import Store, ingest_file
 from creditscore.store import ingest as ingest_module
 

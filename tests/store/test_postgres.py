@@ -37,9 +37,9 @@ def test_postgres_ingest_is_idempotent_and_rejects_bad_rows(postgres_url: str, t
 
 def test_postgres_serves_the_same_grades_keys_and_audit_as_sqlite(postgres_url: str, tmp_path: Path) -> None:
     """The service's hand-written SQL (keys, a batch of subjects, objections, the audit log) on both engines."""
-    from creditscore.audit import audit_entry, query_audit, write_audits
-    from creditscore.auth import NotAuthenticated, Role, create_key, revoke_key, verify_key
-    from creditscore.service import GradeQuery, GradingService
+    from creditscore.service.audit import audit_entry, query_audit, write_audits
+    from creditscore.service.grading import GradeQuery, GradingService
+    from creditscore.service.keys import NotAuthenticated, Role, create_key, revoke_key, verify_key
     from creditscore.settings import Settings
     from creditscore.synth import SynthConfig, generate
     from creditscore.synth.feeds import load_feeds
@@ -62,9 +62,10 @@ def test_postgres_serves_the_same_grades_keys_and_audit_as_sqlite(postgres_url: 
         if isinstance(a, Exception):
             assert type(a) is type(b)
             continue
-        assert a["final_grade"] == b["final_grade"]
-        assert a["pd"] == pytest.approx(b["pd"], abs=1e-12)
-        pd.testing.assert_frame_equal(pd.DataFrame(a["reasons"]), pd.DataFrame(b["reasons"]), rtol=1e-12)
+        assert a.final_grade == b.final_grade
+        assert a.pd == pytest.approx(b.pd, abs=1e-12)
+        pd.testing.assert_frame_equal(pd.DataFrame([r.model_dump() for r in a.reasons]),
+                                      pd.DataFrame([r.model_dump() for r in b.reasons]), rtol=1e-12)
 
     key = create_key(pg, "pg bank", Role.BANK)
     caller = verify_key(pg, key)

@@ -1,0 +1,35 @@
+"""Helpers the tests share (fixtures live in the conftest.py files; helpers are imported from here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from creditscore.records.contracts import KINDS
+from creditscore.records.parsing import map_headers, parse_records
+
+#: "Today" for parsing hand-written rows: late enough for every record the tests write.
+TODAY = dt.date(2026, 6, 30)
+
+
+def typed(kind: str, rows: list[dict[str, object]]) -> pd.DataFrame:
+    """Hand-written rows → the parser's typed frame (and a check that they are valid)."""
+    k = KINDS[kind]
+    raw = pd.DataFrame([{key: "" if v is None else str(v) for key, v in row.items()} for row in rows], dtype="string")
+    mapping = map_headers(k, list(raw.columns))
+    result = parse_records(k, raw.rename(columns=mapping), today=TODAY)
+    assert result.errors.empty, result.errors.to_string()
+    return result.clean
+
+
+def edited_copy(source: Path, folder: Path, old: str, new: str) -> Path:
+    """A copy of a declaration file with one edit, in ``folder`` under the same name (for error tests)."""
+    text = source.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {source.name}: the test no longer edits what it means to"
+    path = folder / source.name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+

@@ -1,0 +1,104 @@
+"""Reading CSV (UTF-8 and GB18030), XLSX and Parquet as text with the row numbers a person sees."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from creditscore.errors import UnreadableFile
+from creditscore.records.readers import count_rows, read_chunks
+
+
+def _all(path: Path, **kw) -> tuple[pd.DataFrame, list[int]]:
+    chunks = list(read_chunks(path, **kw))
+    return pd.concat([c.frame for c in chunks], ignore_index=True), [int(r) for c in chunks for r in c.row_numbers]
+
+
+def test_gb18030_csv_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("统一社会信用代码,处罚机关\n91350100M000100Y43,福州市市场监督管理局\n".encode("gb18030"))
+    frame, rows = _all(path)
+    assert frame.loc[0, "处罚机关"] == "福州市市场监督管理局"
+    assert rows == [2]
+
+
+def test_csv_row_numbers_survive_blank_lines_and_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n,\n3,4\n5,6\n", encoding="utf-8")
+    frame, rows = _all(path, chunk_rows=2)
+    assert list(frame["a"]) == ["1", "3", "5"]
+    assert rows == [2, 4, 5]
+    assert count_rows(path) == 4
+
+
+def test_xlsx_header_found_below_a_title_and_cells_become_text(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["2024年行政处罚信息"])
+    ws.append([])
+    ws.append(["统一社会信用代码", "处罚决定日期", "罚款金额", "身份证号"])
+    ws.append(["91350100M000100Y43", dt.datetime(2024, 3, 5), 5000.0, 1.1010519491231e17])
+    path = tmp_path / "p.xlsx"
+    wb.save(path)
+    frame, rows = _all(path, header_row=3)
+    assert list(frame.columns) == ["统一社会信用代码", "处罚决定日期", "罚款金额", "身份证号"]
+    assert frame.iloc[0].tolist() == ["91350100M000100Y43", "2024-03-05", "5000", "1.1010519491231E+17"]
+    assert rows == [4]
+
+
+def test_parquet_typed_columns_become_text(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    frame = pd.DataFrame({"uscc": ["91350100M000100Y43"], "year": [2023], "when": [pd.Timestamp("2024-04-01")]})
+    frame.to_parquet(path)
+    frame, rows = _all(path)
+    assert frame.iloc[0].tolist() == ["91350100M000100Y43", "2023", "2024-04-01"]
+    assert rows == [1]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("a.pdf", b"%PDF", "unsupported file type"),
+    ("a.xlsx", b"not a zip", "not a valid Excel workbook|cannot be read"),
+    ("a.csv", b"", "empty"),
+    ("a.parquet", b"garbage", "cannot be read as a Parquet file"),
+])
+def test_unreadable_files_get_one_clear_message(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UnreadableFile, match=message):
+        list(read_chunks(path))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFile, match="no such file"):
+        list(read_chunks(tmp_path / "nope.csv"))
+
+
+def test_sheet_rows_keep_their_numbers_under_blank_leading_rows_and_columns(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws["B3"], ws["C3"], ws["B4"], ws["C4"], ws["B6"] = "a", "b", 1, 2, 5
+    wb.save(tmp_path / "offset.xlsx")
+    for header_row in (None, 3):
+        (chunk,) = read_chunks(tmp_path / "offset.xlsx", header_row=header_row)
+        assert chunk.frame.to_dict("list") == {"a": ["1", "5"], "b": ["2", ""]}
+        assert chunk.row_numbers.tolist() == [4, 6]
+
+
+def test_the_header_row_is_found_under_a_title_by_its_known_columns(tmp_path: Path) -> None:
+    from creditscore.records.contracts import KINDS
+    from creditscore.records.parsing import header_matches
+
+    def score(cells: list[str]) -> int:
+        return header_matches(KINDS["households"], cells)
+
+    text = "XX村农户信息采集表,,\n填表人：张三,,\n户主姓名,身份证号,家庭人口（人）\n李四,410882197503090018,4\n"
+    (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+    (chunk,) = read_chunks(tmp_path / "t.csv", header_score=score)
+    assert list(chunk.frame.columns) == ["户主姓名", "身份证号", "家庭人口（人）"]
+    assert chunk.row_numbers.tolist() == [4]
+    (plain,) = read_chunks(tmp_path / "t.csv")  # without a score: the first non-blank line
+    assert next(iter(plain.frame.columns)) == "XX村农户信息采集表"
