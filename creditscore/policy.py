@@ -267,49 +267,12 @@ class Policy(BaseModel):
         return self
 
 
-def load_policy(path: str | Path | None = None, *, check: bool = True) -> Policy:
-    """Load and validate the policy file (default ``models/policy.yaml``).
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load and validate the policy file (default ``models/policy.yaml``): its structure, strictly.
 
-    With ``check``, rules are also checked against the indicator catalogues and the
-    master scales: every indicator and grade they name must exist.
+    Whether every indicator and grade it names exists is checked where a policy meets a catalogue and a
+    scale, when a scorer is assembled (:func:`creditscore.decisions.policy_check.load_checked_policy`): the
+    feature engine below needs only the repair and objection rules, and must not load the catalogues to read
+    them.
     """
-    source = Path(path or POLICY_PATH)
-    policy = load_yaml_model(source, Policy)
-    if check:
-        check_policy(policy, source)
-    return policy
-
-
-def check_policy(policy: Policy, source: Path) -> None:
-    """Cross-check the policy against the catalogues and scales; :class:`ConfigError` names the key."""
-    from creditscore.errors import ConfigError
-    from creditscore.features.catalogue import load_catalogue
-    from creditscore.modeling.scales import load_scales
-
-    scales = load_scales().scales
-    ids = {s: set(load_catalogue(s).ids) for s in ("sme", "household")}
-    problems = []
-    for section, rules in (("overrides", policy.overrides), ("red_list.rules", policy.red_list.rules)):
-        for i, rule in enumerate(rules):
-            for seg in rule.segments:
-                for j, cond in enumerate(rule.when):
-                    if cond.indicator not in ids[seg]:
-                        problems.append(f"{section}[{i}].when[{j}].indicator: {cond.indicator!r} is not an "
-                                        f"indicator of the {seg} catalogue")
-            grades = {**getattr(rule, "cap", {})}
-            if isinstance(rule, RedListRule):
-                grades = dict.fromkeys(rule.segments, rule.best)
-            for seg, grade in grades.items():
-                if grade not in scales[seg].names:
-                    problems.append(f"{section}[{i}]: {grade!r} is not a grade of the {seg} scale {scales[seg].names}")
-    if policy.rural_assessment is not None:
-        for grade in policy.rural_assessment.credit_grades:
-            if grade not in scales["household"].names:
-                problems.append(f"rural_assessment.credit_grades: {grade!r} is not a household grade")
-    if policy.loan_terms is not None:
-        for seg in ("sme", "household"):
-            for grade in getattr(policy.loan_terms, seg).eligible_grades:
-                if grade not in scales[seg].names:
-                    problems.append(f"loan_terms.{seg}.eligible_grades: {grade!r} is not a grade of the {seg} scale")
-    if problems:
-        raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
+    return load_yaml_model(Path(path or POLICY_PATH), Policy)

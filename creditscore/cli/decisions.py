@@ -132,19 +132,18 @@ def villages(
     """信用村 / 信用乡镇: grade every household in the store, then assess villages and townships."""
     import pandas as pd
 
-    from creditscore.decisions.scoring import score
-    from creditscore.features import load_catalogue
-    from creditscore.modeling.bundle import DEMO_BUNDLES, ModelBundle
-    from creditscore.policy import load_policy
+    from creditscore.records.subjects import Segment
     from creditscore.rural.villages import assess_villages
+    from creditscore.service.models import current_scorers
     from creditscore.store.features import features_from_store
 
     store = _store()
-    date = pd.Timestamp(as_of or store.latest_publication() or dt.date.today())
-    catalogue, policy = load_catalogue("household"), load_policy()
-    bundle = ModelBundle.load(DEMO_BUNDLES / "household", catalogue=catalogue)
-    features = features_from_store(store, catalogue, date, policy=policy)
-    graded = score(bundle, features, catalogue=catalogue, policy=policy, with_reasons=False).decisions
+    store.init()
+    date = pd.Timestamp(_as_of(as_of) or store.latest_publication() or dt.date.today())
+    scorer = current_scorers(store)[Segment.HOUSEHOLD]
+    policy = scorer.policy
+    features = features_from_store(store, scorer.catalogue, date, policy=policy)
+    graded = scorer.score(features, with_reasons=False).decisions
     village_table, township_table = assess_villages(
         graded["final_grade"], store.records("households", as_of=date.date()), store.records("loans"),
         store.records("delinquencies"), as_of=date, policy=policy)

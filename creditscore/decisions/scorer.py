@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from creditscore.decisions.policy_check import load_checked_policy
 from creditscore.decisions.record import DecisionRecord
 from creditscore.decisions.scoring import Scored, decision_records, score
 from creditscore.errors import ConfigError, ModelMismatch
@@ -127,11 +128,9 @@ def load_scorer(segment: Segment | str, *, ref: ModelRef | None = None, settings
     Doors that serve or grade should ask :func:`creditscore.service.models.current_scorers` instead: it also
     honours the model generation the running service records in the store.
     """
-    from creditscore.policy import load_policy
-
     settings = settings or get_settings()
     segment = Segment.of(segment)
     catalogue = catalogue or load_catalogue(segment)
     ref = ref or resolve_ref(segment, settings=settings)
-    return Scorer(segment, ref.load(segment, catalogue, settings), catalogue, policy or load_policy(), ref)
+    return Scorer(segment, ref.load(segment, catalogue, settings), catalogue, policy or load_checked_policy(), ref)
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 
+from creditscore.decisions.policy_check import load_checked_policy
 from creditscore.decisions.scorer import ModelRef, Scorer, load_scorer, resolve_ref
 from creditscore.errors import CreditScoreError
 from creditscore.features.catalogue import Catalogue, load_catalogue
-from creditscore.policy import Policy, load_policy
+from creditscore.policy import Policy
 from creditscore.records.subjects import Segment
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
@@ -83,7 +84,7 @@ class ModelSet:
                  model_source: str | None = None, publish: bool = True) -> None:
         self.store = store
         self.settings = settings or get_settings()
-        self.policy = policy or load_policy()
+        self.policy = policy or load_checked_policy()
         self.catalogues: dict[Segment, Catalogue] = {s: load_catalogue(s) for s in Segment}
         self.model_source = model_source or self.settings.model_source
         self._lock = threading.Lock()

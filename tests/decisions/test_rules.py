@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from creditscore.decisions.policy_check import load_checked_policy
 from creditscore.decisions.rules import TAX_GRADE, decide
 from creditscore.errors import ConfigError
 from creditscore.features import load_catalogue
 from creditscore.modeling.scales import load_scales
-from creditscore.policy import POLICY_PATH, Policy, load_policy
+from creditscore.policy import POLICY_PATH, Policy
 from tests.helpers import edited_copy
 
 SCALES = load_scales().scales
@@ -147,29 +148,29 @@ def _policy_with(tmp_path: Path, old: str, new: str) -> Path:
 def test_unknown_key_is_refused_with_file_line_and_key(tmp_path: Path) -> None:
     path = _policy_with(tmp_path, "    ineligible: true\n", "    inelegible: true\n")
     with pytest.raises(ConfigError, match=r"policy\.yaml:\d+: overrides\[0\]\.inelegible: Extra inputs"):
-        load_policy(path)
+        load_checked_policy(path)
 
 
 def test_overlapping_line_bands_are_refused(tmp_path: Path) -> None:
     path = _policy_with(tmp_path, "{lower: 80, upper: 90,  line_yuan: 200000}",
                         "{lower: 80, upper: 92,  line_yuan: 200000}")
     with pytest.raises(ConfigError, match=r"loan_terms\.household: .*80\.0–92\.0 and 90\.0–100\.0 overlap"):
-        load_policy(path)
+        load_checked_policy(path)
 
 
 def test_rule_on_an_unknown_indicator_is_refused(tmp_path: Path) -> None:
     path = _policy_with(tmp_path, "indicator: court_listed_now", "indicator: court_listed")
     with pytest.raises(ConfigError, match=r"overrides\[0\]\.when\[0\]\.indicator: 'court_listed' is not an indicator"):
-        load_policy(path)
+        load_checked_policy(path)
 
 
 def test_cap_to_an_unknown_grade_is_refused(tmp_path: Path) -> None:
     path = _policy_with(tmp_path, "cap: {sme: B}", "cap: {sme: BBBB}")
     with pytest.raises(ConfigError, match="'BBBB' is not a grade of the sme scale"):
-        load_policy(path)
+        load_checked_policy(path)
 
 
 def test_loan_maps_must_cover_the_eligible_grades(tmp_path: Path) -> None:
     path = _policy_with(tmp_path, "max_term_months: {AAA: 36, AA: 24, A: 12}", "max_term_months: {AAA: 36, AA: 24}")
     with pytest.raises(ConfigError, match="max_term_months must cover exactly the eligible grades"):
-        load_policy(path)
+        load_checked_policy(path)
