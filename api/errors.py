@@ -52,8 +52,9 @@ class PayloadTooLarge(CreditScoreError):
 
 
 def problem(request: Request, status: int, title: str, detail: str, **extra: object) -> JSONResponse:
-    # "instance" is the request's path: a household's holds the resident ID, masked as everywhere we display one
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+    # "instance" is the request's path: a household's holds the resident ID, masked as everywhere we display one;
+    # the detail may quote what was sent (a record key, an identifier on the wrong route): masked too
+    body = {"type": "about:blank", "title": title, "status": status, "detail": mask_ids_in_text(detail),
             "instance": mask_ids_in_text(str(request.url.path)),
             "request_id": getattr(request.state, "request_id", None), **extra}
     headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None

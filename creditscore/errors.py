@@ -57,5 +57,9 @@ class ModelMismatch(CreditScoreError, ValueError):
     """A model bundle does not fit what it is asked to run with (another catalogue, other features)."""
 
 
+class InvalidValue(CreditScoreError, ValueError):
+    """An argument a person gave is not one the library accepts (a role, a format, a key prefix too short)."""
+
+
 class InsufficientData(CreditScoreError, ValueError):
     """The data cannot answer the question asked (no subject on that date, no training dates recorded)."""

@@ -9,12 +9,13 @@ import typer
 from rich.table import Table
 
 from creditscore.cli.common import _as_of, _store, app, console, friendly_errors
+from creditscore.records.subjects import Segment
 
 
 @app.command("monitor")
 @friendly_errors
 def monitor(
-    segment: Annotated[str, typer.Option(help="sme or household")] = "sme",
+    segment: Annotated[Segment, typer.Option(help="sme (firms) or household", case_sensitive=False)] = Segment.SME,
     date: Annotated[str, typer.Option(help="the date to monitor (YYYY-MM-DD); default: a year before the "
                                             "store's latest data, so that outcomes can be back-tested")] = "",
     reference: Annotated[str, typer.Option(help="reference dates, comma-separated; default: the model's "
@@ -34,7 +35,6 @@ def monitor(
     from creditscore.decisions.scorer import load_scorer, resolve_ref
     from creditscore.monitoring.checks import monitor_store
     from creditscore.monitoring.report import write_monitoring_report
-    from creditscore.records.subjects import Segment
     from creditscore.service.models import current_scorers
 
     segment_ = Segment.of(segment)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from creditscore.errors import CreditScoreError
-from creditscore.store import Store
+from creditscore.records.ids import mask_ids_in_text
+from creditscore.store import Store, store_unavailable
 
 app = typer.Typer(help="Credit grades for small firms and rural households from public credit records.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -28,15 +31,29 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 def friendly_errors(fn: F) -> F:
-    """Turn the library's errors into one readable line and exit code 2."""
+    """Whatever a person can cause — a bad argument, a missing file, a store out of reach, a bad setting — is one
+    readable line and exit code 2, never a traceback. Anything else is a bug and keeps its traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: object, **kwargs: object) -> object:
         try:
             return fn(*args, **kwargs)
         except CreditScoreError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(2) from None
+            message = str(exc)
+        except OSError as exc:  # a file or folder that is missing, unreadable or not writable
+            where = f": {Path(exc.filename).name}" if getattr(exc, "filename", None) else ""
+            message = f"{exc.strerror or type(exc).__name__}{where}"
+        except ValidationError as exc:  # a CREDITSCORE_* setting of the wrong type
+            first = exc.errors()[0]
+            message = (f"setting CREDITSCORE_{str(first['loc'][0]).upper()}: {first['msg']}" if first.get("loc")
+                       else str(exc).splitlines()[0])
+        except Exception as exc:
+            if not store_unavailable(exc):
+                raise
+            message = ("the credit information store cannot be reached or is busy: retry shortly, or check "
+                       "CREDITSCORE_DATABASE_URL")
+        err_console.print(f"[bold red]error:[/] {mask_ids_in_text(message)}", highlight=False)
+        raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 

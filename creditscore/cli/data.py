@@ -21,6 +21,7 @@ from creditscore.cli.common import (
     friendly_errors,
 )
 from creditscore.records.contracts import KINDS, get_kind
+from creditscore.records.subjects import Segment
 from creditscore.settings import get_settings
 from creditscore.store import IngestReport, Store, ingest_file
 from creditscore.store.ingest import expected_rows
@@ -109,7 +110,7 @@ def ingest(
 @app.command("features")
 @friendly_errors
 def features(
-    segment: Annotated[str, typer.Option(help="sme or household")] = "sme",
+    segment: Annotated[Segment, typer.Option(help="sme (firms) or household", case_sensitive=False)] = Segment.SME,
     as_of: Annotated[str, typer.Option(help="as-of date (YYYY-MM-DD); default today")] = "",
     subject: Annotated[str | None, typer.Option(help="one USCC or resident ID: show its indicators")] = None,
     out: Annotated[Path | None, typer.Option(help="write every subject's indicators to .csv or .parquet")] = None,
@@ -196,7 +197,6 @@ def _demo_grades(store: Store) -> None:
     """Grade everyone in the store with the served models: the path store → features → PD → grade."""
     import pandas as pd
 
-    from creditscore.records.subjects import Segment
     from creditscore.service.models import current_scorers
     from creditscore.store.features import features_from_store
 

@@ -17,6 +17,7 @@ from creditscore.cli.common import (
     friendly_errors,
     pd_isna,
 )
+from creditscore.records.subjects import Segment
 from creditscore.settings import get_settings
 
 
@@ -102,7 +103,11 @@ def objection_resolve(
     """Answer an objection: upheld (correct or remove the record) or rejected (the record stands)."""
     from creditscore.service.objections import resolve_objection
 
-    corrections = dict(item.split("=", 1) for item in (set_ or []))
+    malformed = [item for item in (set_ or []) if "=" not in item or not item.split("=", 1)[0].strip()]
+    if malformed:
+        raise typer.BadParameter(f"write each correction as field=value, e.g. --set amount=5000 (got {malformed[0]!r})",
+                                 param_hint="--set")
+    corrections = {k.strip(): v for k, v in (item.split("=", 1) for item in (set_ or []))}
     action = resolve_objection(_store(), objection_id, upheld=upheld, resolved_by=by, remove=remove,
                                corrections=corrections or None)
     console.print(f"objection {objection_id}: {action}")
@@ -132,7 +137,6 @@ def villages(
     """信用村 / 信用乡镇: grade every household in the store, then assess villages and townships."""
     import pandas as pd
 
-    from creditscore.records.subjects import Segment
     from creditscore.rural.villages import assess_villages
     from creditscore.service.models import current_scorers
     from creditscore.store.features import features_from_store
@@ -167,7 +171,7 @@ def villages(
 @app.command("train")
 @friendly_errors
 def train(
-    segment: Annotated[str, typer.Option(help="sme or household")] = "sme",
+    segment: Annotated[Segment, typer.Option(help="sme (firms) or household", case_sensitive=False)] = Segment.SME,
     source: Annotated[str, typer.Option(help="store (the credit information store) or synthetic (a generated "
                                               "population, with the oracle AUC in the report)")] = "store",
     families: Annotated[str, typer.Option(help="comma-separated: gbm, additive, scorecard")]
@@ -244,14 +248,13 @@ def train(
 @app.command("promote")
 @friendly_errors
 def promote(
-    segment: Annotated[str, typer.Option(help="sme or household")],
+    segment: Annotated[Segment, typer.Option(help="sme (firms) or household", case_sensitive=False)],
     version: Annotated[int, typer.Option(help="registered model version to promote")],
     alias: Annotated[str, typer.Option(help="registry alias")] = "champion",
 ) -> None:
     """Point a registry alias (default: champion) at a registered model version."""
     from creditscore.modeling.registry import model_name
     from creditscore.modeling.registry import promote as move_alias
-    from creditscore.records.subjects import Segment
     from creditscore.service.models import promote_champion
 
     segment = Segment.of(segment).value

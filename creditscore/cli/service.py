@@ -16,6 +16,7 @@ from creditscore.cli.common import (
     pd_isna,
 )
 from creditscore.cli.data import demo_data
+from creditscore.service.keys import Role
 
 apikey_app = typer.Typer(help="API keys per institution (stored hashed).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
@@ -25,15 +26,15 @@ app.add_typer(apikey_app, name="apikey")
 @friendly_errors
 def apikey_create(
     institution: Annotated[str, typer.Option(help="the institution the key belongs to")],
-    role: Annotated[str, typer.Option(help="bank, assessor, analyst or admin")],
+    role: Annotated[Role, typer.Option(help="what the key may do", case_sensitive=False)],
 ) -> None:
     """Create a key. It is printed once and never stored: keep it safe."""
-    from creditscore.service.keys import Role, create_key
+    from creditscore.service.keys import create_key
 
     store = _store()
     store.init()
-    key = create_key(store, institution, Role(role))
-    console.print(f"API key for {institution} ({role}) — shown once, store it safely:\n{key}")
+    key = create_key(store, institution, role)
+    console.print(f"API key for {institution} ({role.value}) — shown once, store it safely:\n{key}")
 
 
 @apikey_app.command("revoke")
@@ -43,7 +44,9 @@ def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the key's first ch
     """Revoke a key at once."""
     from creditscore.service.keys import revoke_key
 
-    n = revoke_key(_store(), prefix)
+    store = _store()
+    store.init()
+    n = revoke_key(store, prefix)
     if n == 0:
         err_console.print(f"[bold red]error:[/] no active key starts with {prefix!r}")
         raise typer.Exit(2)

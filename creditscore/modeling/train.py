@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from creditscore.errors import InsufficientData, InvalidValue
 from creditscore.features import build_snapshots, load_catalogue
 from creditscore.features.catalogue import Catalogue
 from creditscore.modeling import metrics
@@ -78,7 +79,7 @@ def make_estimator(family: str, catalogue: Catalogue) -> CreditGBM | ScorecardMo
                          n_estimators=1500, learning_rate=0.05)
     if family == "scorecard":
         return ScorecardModel(monotone_constraints=mono, categorical_features=cats)
-    raise ValueError(f"unknown model family {family!r}; expected gbm, additive or scorecard")
+    raise InvalidValue(f"unknown model family {family!r}; expected gbm, additive or scorecard")
 
 
 EXPLANATION_COST = ("scorecard", "additive", "gbm")  # cheapest to explain first
@@ -100,7 +101,7 @@ def observation_dates(records: dict[str, pd.DataFrame], *, month_day: tuple[int,
     """30 June of each year with a year of history before it and a full year of outcomes after it."""
     published = [f["published_on"].dropna() for f in records.values() if "published_on" in f and len(f)]
     if not published:
-        raise ValueError("no records: nothing to train on")
+        raise InsufficientData("no records: nothing to train on (load data first: creditscore demo-data)")
     first = min(p.min() for p in published)
     end = max(p.max() for p in published)
     m, d = month_day
@@ -112,7 +113,8 @@ def observation_dates(records: dict[str, pd.DataFrame], *, month_day: tuple[int,
 def _split(dates: Sequence[pd.Timestamp]) -> tuple[list[pd.Timestamp], pd.Timestamp, pd.Timestamp]:
     ordered = sorted(pd.Timestamp(d) for d in dates)
     if len(ordered) < 3:
-        raise ValueError("out-of-time training needs at least three observation dates (train, validate, test)")
+        raise InsufficientData("out-of-time training needs at least three observation dates (train, validate, "
+                               "test)")
     return ordered[:-2], ordered[-2], ordered[-1]
 
 
@@ -145,7 +147,8 @@ def train_segment(
              "test": snapshots[snapshots["as_of"] == test_date]}
     for name, part in parts.items():
         if part["default"].nunique() < 2:
-            raise ValueError(f"the {name} snapshot has no defaults (or only defaults): not enough data to train")
+            raise InsufficientData(f"the {name} snapshot has no defaults (or only defaults): not enough data to "
+                                   "train")
     X = {k: v[feats] for k, v in parts.items()}  # noqa: N806
     y = {k: v["default"].to_numpy() for k, v in parts.items()}
     window = {"train": [d.date().isoformat() for d in train_dates], "validation": [valid_date.date().isoformat()],

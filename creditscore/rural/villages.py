@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from creditscore.errors import ConfigError
 from creditscore.policy import Policy, RuralAssessment
 
 __all__ = ["assess_villages"]
@@ -73,7 +74,7 @@ def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataF
     """
     rules: RuralAssessment | None = policy.rural_assessment
     if rules is None:
-        raise ValueError("the policy has no rural_assessment section")
+        raise ConfigError("the policy has no rural_assessment section: villages cannot be assessed")
     t = pd.Timestamp(as_of)
     hh = households.drop_duplicates("head_id").set_index("head_id")
     hh["credit"] = grades.reindex(hh.index).isin(rules.credit_grades).to_numpy()

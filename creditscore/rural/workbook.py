@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from creditscore.errors import InvalidValue
 from creditscore.rural.batch import BatchResult
 
 __all__ = ["FORMATS", "SHEETS", "criteria_notes", "write_assessment", "write_result"]
@@ -173,7 +174,7 @@ def write_result(result: BatchResult, out: str | Path, *, source: str = "") -> l
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"{path.name}: output must end in one of {', '.join(FORMATS)}")
+        raise InvalidValue(f"{path.name}: output must end in one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".xlsx":
         tables = _tables(result, source)

@@ -22,11 +22,11 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 
 from creditscore.decisions.scorer import Scorer
-from creditscore.errors import CreditScoreError
+from creditscore.errors import CreditScoreError, InvalidValue
 from creditscore.records.subjects import Segment
 from creditscore.rural.batch import BatchResult, Progress, grade_household_file
 from creditscore.rural.report import write_report
-from creditscore.rural.workbook import write_result
+from creditscore.rural.workbook import FORMATS, write_result
 from creditscore.service.audit import write_audit
 from creditscore.service.keys import Caller
 from creditscore.service.models import ModelSet
@@ -71,7 +71,9 @@ def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: B
     or not it succeeded.
     """
     if scorer.segment is not Segment.HOUSEHOLD:
-        raise ValueError("a household batch needs the household scorer")
+        raise InvalidValue("a household batch needs the household scorer")
+    if Path(out).suffix.lower() not in FORMATS:  # said before the file is graded, not after
+        raise InvalidValue(f"{Path(out).name}: output must end in one of {', '.join(FORMATS)}")
     status = 500
     try:
         result = grade_household_file(store, scorer, path, as_of=as_of, header_row=header_row, chunk_rows=chunk_rows,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import insert, select, update
 
-from creditscore.errors import CreditScoreError
+from creditscore.errors import CreditScoreError, InvalidValue
 from creditscore.store import Store
 from creditscore.store.tables import API_KEYS
 
@@ -59,9 +59,12 @@ def _hash(key: str) -> str:
 
 def create_key(store: Store, institution: str, role: Role | str) -> str:
     """Create a key and return it — the only time it is ever shown."""
-    role = Role(role)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidValue(f"unknown role {role!r}: use one of {', '.join(r.value for r in Role)}") from None
     if not institution.strip():
-        raise ValueError("an API key belongs to an institution: give its name")
+        raise InvalidValue("an API key belongs to an institution: give its name")
     key = "cs_" + secrets.token_urlsafe(32)
     with store.engine.begin() as conn:
         conn.execute(insert(API_KEYS).values(prefix=key[:PREFIX_LEN], key_hash=_hash(key), institution=institution,
@@ -97,7 +100,8 @@ def verify_key(store: Store, key: str | None) -> Caller:
 def revoke_key(store: Store, prefix: str) -> int:
     """Revoke the key(s) starting with ``prefix``; returns how many."""
     if len(prefix) < 6:
-        raise ValueError("give at least the first 6 characters of the key")
+        raise InvalidValue(f"give at least the first 6 characters of the key (as `apikey list` shows them), "
+                           f"not {len(prefix)}")
     with store.engine.begin() as conn:
         result = conn.execute(update(API_KEYS).where(API_KEYS.c.prefix.startswith(prefix[:PREFIX_LEN]),
                                                      API_KEYS.c.revoked_at.is_(None))

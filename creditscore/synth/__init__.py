@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from creditscore.errors import InvalidValue
 from creditscore.synth.firms import make_firms
 from creditscore.synth.households import make_households
 from creditscore.synth.outcomes import (
@@ -103,7 +104,7 @@ class Population:
                                     quality=self.household_quality, years=self.years, t=t)
             ids = self.households["head_id"]
         else:
-            raise ValueError(f"segment must be 'sme' or 'household', got {segment!r}")
+            raise InvalidValue(f"segment must be 'sme' or 'household', got {segment!r}")
         return pd.DataFrame({"subject_id": ids.to_numpy(), "pd": sigmoid(logit)})
 
     def outcomes(self, as_of: object, segment: str = "sme") -> pd.DataFrame:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from creditscore.errors import InvalidValue
 from creditscore.records.contracts import KINDS, FieldType, RecordKind
 from creditscore.records.ids import USCC_ALPHABET
 from creditscore.records.parsing import record_keys
@@ -112,7 +113,7 @@ def objections(rng: np.random.Generator, tables: dict[str, pd.DataFrame], share:
 def write_feeds(population, folder: Path, *, fmt: str = "csv", chinese_headers: bool = True) -> dict[str, list[Path]]:
     """Write every kind's feed files into ``folder``; returns kind → files in load order."""
     if fmt not in ("csv", "parquet", "xlsx"):
-        raise ValueError(f"format must be csv, parquet or xlsx, got {fmt!r}")
+        raise InvalidValue(f"format must be csv, parquet or xlsx, got {fmt!r}")
     cfg = population.config
     rng = np.random.default_rng([cfg.seed, 1])
     folder.mkdir(parents=True, exist_ok=True)

@@ -97,3 +97,81 @@ def test_villages_command(tmp_path: Path) -> None:
     assert villages["农户数"].sum() == 400
     assert {"是否信用村", "信用户占比", "信用户占比标准", "信用户占比达标", "评定说明"} <= set(villages.columns)
     assert len(sheets["信用乡镇评定"]) >= 1
+
+
+# --- every command's bad-argument paths: one sentence, exit code 2, no traceback, no full resident ID ----------
+
+UNKNOWN_PERSON = "11010519491231002X"  # valid, not in the store
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]:
+    """A store with a few firms and households, a household file, and one firm's code."""
+    folder = tmp_path_factory.mktemp("cli-errors")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CREDITSCORE_DATA_DIR", str(folder / "data"))
+        mp.delenv("CREDITSCORE_DATABASE_URL", raising=False)
+        made = runner.invoke(app, ["demo-data", "--firms", "30", "--households", "30", "--seed", "4"])
+        assert made.exit_code == 0, made.output
+        from creditscore.store import Store
+
+        store = Store.from_settings()
+        firm = str(store.records("enterprises")["uscc"].iloc[0])
+        households = store.records("households").head(5)
+    roster = folder / "农户.csv"
+    households[["head_name", "head_id", "village_code", "village_name", "members", "labourers",
+                "annual_income", "assets", "liabilities"]].to_csv(roster, index=False)
+    return folder / "data", firm, roster
+
+
+def _said(output: str) -> str:
+    """The output as one line: rich wraps long messages inside a box."""
+    return " ".join(output.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
+
+
+BAD_ARGUMENTS = [
+    (["apikey", "revoke", "abc"], "at least the first 6 characters"),
+    (["apikey", "revoke", "cs_nothing_like_it"], "no active key starts with"),
+    (["apikey", "create", "--institution", "某某银行", "--role", "banker"], "'banker' is not one of"),
+    (["apikey", "create", "--institution", "  ", "--role", "bank"], "belongs to an institution"),
+    (["grade", "91350100M000100Y4X"], "check character"),
+    (["grade", "91350100M000100Y43"], "in the store"),
+    (["grade", UNKNOWN_PERSON], "in the store"),
+    (["grade", "{firm}", "--as-of", "2024-13-45"], "is not a date"),
+    (["features", "--segment", "firms"], "'firms' is not one of"),
+    (["features", "--as-of", "yesterday"], "is not a date"),
+    (["features", "--subject", "not-a-code"], "USCC"),
+    (["villages", "--as-of", "30/06/2024"], "is not a date"),
+    (["train", "--source", "nowhere"], "source must be store or synthetic"),
+    (["train", "--segment", "people"], "'people' is not one of"),
+    (["promote", "--segment", "sme", "--version", "99"], "has no version 99"),
+    (["monitor", "--date", "someday"], "is not a date"),
+    (["monitor", "--date", "1990-06-30"], "nothing to monitor"),
+    (["monitor", "--model", "/no/such/folder"], "is not a model bundle"),
+    (["demo-data", "--format", "doc", "--no-load", "--firms", "5", "--households", "5"], "format must be"),
+    (["ingest", "fines", "x.csv"], "unknown record kind"),
+    (["ingest", "penalties", "does-not-exist.csv"], "no such file"),
+    (["objection", "file", "fines", "k", "--by", "x", "--reason", "y"], "unknown record kind"),
+    (["objection", "file", "penalties", f"{UNKNOWN_PERSON}|k", "--by", "x", "--reason", "y"], "no penalties record"),
+    (["objection", "resolve", "999", "--by", "x", "--upheld"], "no objection with id 999"),
+    (["objection", "resolve", "1", "--by", "x", "--upheld", "--set", "amount"], "field=value"),
+    (["households", "score", "missing.xlsx", "--authorization-ref", "A-1234"], "no such file"),
+    (["households", "score", "{roster}", "--authorization-ref", "A"], "authorisations"),
+    (["households", "score", "{roster}", "--authorization-ref", "A-1234", "--out", "x.docx"],
+     "output must end in one of"),
+    (["households", "score", "{roster}", "--authorization-ref", "A-1234", "--as-of", "June"], "is not a date"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_ARGUMENTS, ids=[" ".join(a[:3]) for a, _ in BAD_ARGUMENTS])
+def test_every_bad_argument_is_one_sentence(args: list[str], message: str, small_store: tuple[Path, str, Path],
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, firm, roster = small_store
+    monkeypatch.setenv("CREDITSCORE_DATA_DIR", str(data))
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, [a.format(firm=firm, roster=roster) for a in args])
+    assert isinstance(result.exception, SystemExit), result.exception  # not an exception escaping the command
+    assert result.exit_code == 2, result.output
+    assert message in _said(result.output)
+    assert UNKNOWN_PERSON not in result.output
+    assert not list(tmp_path.glob("*评级结果*"))  # nothing written for a refused run
