@@ -52,6 +52,23 @@ class Family(enum.StrEnum):
     HOUSEHOLD_FINANCES = "household_finances"
     HOUSEHOLD_PROFILE = "household_profile"
 
+    @property
+    def zh(self) -> str:
+        """The family's name for a Chinese reader (charts, reports)."""
+        return _FAMILY_ZH[self]
+
+    @property
+    def en(self) -> str:
+        return self.value.replace("_", " ")
+
+
+_FAMILY_ZH = {
+    Family.TAX: "纳税", Family.WAGES: "工资支付", Family.PENALTIES: "行政处罚", Family.CONTRACTS: "合同履约",
+    Family.COURTS_AND_LISTS: "司法与失信名单", Family.SOCIAL_INSURANCE_AND_UTILITIES: "社保与水电气缴费",
+    Family.LOANS: "信贷", Family.FIRM_PROFILE: "企业概况", Family.HOUSEHOLD_FINANCES: "家庭收支与资产",
+    Family.HOUSEHOLD_PROFILE: "家庭基本情况",
+}
+
 
 class Aggregation(enum.StrEnum):
     COUNT = "count"  # records in the window (matching the filters)

@@ -8,25 +8,20 @@ time against the test date (with its PSI).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 
-import matplotlib as mpl
-
-mpl.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
+from creditscore.charts import png_base64
 from creditscore.modeling.train import TrainResult
 
 __all__ = ["global_importance", "report_dict", "report_plots", "write_report"]
 
-_ASCII_GRADE = {"非信用户": "non-credit"}  # plot fonts here have no CJK glyphs; the tables keep the Chinese
 
 
 def _importance(result: TrainResult, family: str) -> list[dict[str, object]]:
@@ -69,13 +64,6 @@ def report_dict(result: TrainResult) -> dict[str, object]:
             "champion_rule": result.rule, "oracle": result.oracle, "families": fams}
 
 
-def _png(fig: plt.Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
 def report_plots(result: TrainResult) -> dict[str, str]:
     """The out-of-time comparison charts (ROC, KS, calibration, …) as base64 PNGs by name."""
     frame = result.test_frame
@@ -91,9 +79,10 @@ def report_plots(result: TrainResult) -> dict[str, str]:
         fpr, tpr, _ = roc_curve(y, frame["true_pd"])
         ax.plot(fpr, tpr, "k--", label=f"oracle (AUC {result.oracle['auc']:.3f})")
     ax.plot([0, 1], [0, 1], color="grey", lw=0.5)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, out-of-time test")
+    ax.set(xlabel="误报率 false positive rate", ylabel="命中率 true positive rate",
+           title="ROC 曲线（跨期检验 out-of-time）")
     ax.legend(loc="lower right", fontsize=8)
-    out["roc"] = _png(fig)
+    out["roc"] = png_base64(fig)
 
     fig, ax = plt.subplots(figsize=(5, 4.2))
     order = np.argsort(-champ.test_pd)
@@ -101,12 +90,13 @@ def report_plots(result: TrainResult) -> dict[str, str]:
     cum_good = np.cumsum(1 - y[order]) / max((1 - y).sum(), 1)
     share = np.arange(1, len(y) + 1) / len(y)
     k = int(np.argmax(cum_bad - cum_good))
-    ax.plot(share, cum_bad, label="defaulters")
-    ax.plot(share, cum_good, label="non-defaulters")
+    ax.plot(share, cum_bad, label="违约 defaulters")
+    ax.plot(share, cum_good, label="未违约 non-defaulters")
     ax.vlines(share[k], cum_good[k], cum_bad[k], colors="k", linestyles=":", label=f"KS {champ.test['ks']:.3f}")
-    ax.set(xlabel="share of population, riskiest first", ylabel="cumulative share", title=f"KS — {result.champion}")
+    ax.set(xlabel="样本占比（风险由高到低）share, riskiest first", ylabel="累计占比 cumulative share",
+           title=f"KS — {result.champion}")
     ax.legend(fontsize=8)
-    out["ks"] = _png(fig)
+    out["ks"] = png_base64(fig)
 
     fig, ax = plt.subplots(figsize=(5, 4.2))
     for family, r in result.families.items():
@@ -115,29 +105,30 @@ def report_plots(result: TrainResult) -> dict[str, str]:
         ax.plot(g["pd"], g["y"], "o-", label=f"{family} (ECE {r.test['ece'] * 100:.2f} pp)")
     top = max(float(np.quantile(champ.test_pd, 0.99)), 0.05)
     ax.plot([0, top], [0, top], "k:", lw=1)
-    ax.set(xlabel="mean predicted PD (decile)", ylabel="observed default rate", title="Calibration")
+    ax.set(xlabel="平均预测违约概率（十分位）mean predicted PD", ylabel="实际违约率 observed rate",
+           title="校准 calibration")
     ax.legend(fontsize=8)
-    out["calibration"] = _png(fig)
+    out["calibration"] = png_base64(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     g = champ.grades
-    labels = [_ASCII_GRADE.get(x, x) for x in g["grade"]]
+    labels = list(g["grade"])
     ax.bar(labels, g["count"], color="#9ecae1")
-    ax.set(ylabel="subjects", title=f"Grades — {result.champion}, out-of-time")
+    ax.set(ylabel="主体数 subjects", title=f"信用等级 grades — {result.champion}（跨期 out-of-time）")
     ax2 = ax.twinx()
-    ax2.plot(labels, g["default_rate"] * 100, "o-", color="#d62728", label="observed default rate")
-    ax2.plot(labels, g["mean_pd"] * 100, "x--", color="#555", label="mean PD")
+    ax2.plot(labels, g["default_rate"] * 100, "o-", color="#d62728", label="实际违约率 observed default rate")
+    ax2.plot(labels, g["mean_pd"] * 100, "x--", color="#555", label="平均违约概率 mean PD")
     ax2.set_ylabel("%")
     ax2.legend(fontsize=8, loc="upper left")
-    out["grades"] = _png(fig)
+    out["grades"] = png_base64(fig)
 
     fig, ax = plt.subplots(figsize=(5, 4.2))
     scale = champ.bundle.scale.score
-    ax.hist(scale.score(champ.train_pd), bins=40, alpha=0.5, density=True, label="training dates")
-    ax.hist(scale.score(champ.test_pd), bins=40, alpha=0.5, density=True, label="test date")
-    ax.set(xlabel="score", title=f"Score stability — PSI {champ.test['psi_score_train_vs_test']:.3f}")
+    ax.hist(scale.score(champ.train_pd), bins=40, alpha=0.5, density=True, label="训练期 training dates")
+    ax.hist(scale.score(champ.test_pd), bins=40, alpha=0.5, density=True, label="检验期 test date")
+    ax.set(xlabel="评分 score", title=f"评分稳定性 score stability — PSI {champ.test['psi_score_train_vs_test']:.3f}")
     ax.legend(fontsize=8)
-    out["psi"] = _png(fig)
+    out["psi"] = png_base64(fig)
     return out
 
 

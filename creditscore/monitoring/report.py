@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from creditscore.charts import svg, text_as_text
+from creditscore.charts import style, svg
+from creditscore.features.catalogue import load_catalogue
 from creditscore.monitoring.checks import MonitoringConfig, MonitoringReport, load_monitoring_config
 
 __all__ = ["write_monitoring_report"]
@@ -22,10 +23,10 @@ def _score_chart(report: MonitoringReport) -> str:
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
     ref, cur = report.scores["reference"], report.scores["current"]
     bins = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=40)
-    ax.hist(ref, bins=bins, density=True, alpha=0.5, label=f"reference (n={len(ref):,})", color="#5b8def")
-    ax.hist(cur, bins=bins, density=True, alpha=0.5, label=f"current (n={len(cur):,})", color="#e57373")
-    ax.set_xlabel("score")
-    ax.set_title(f"score distribution — PSI {report.score_psi:.3f}")
+    ax.hist(ref, bins=bins, density=True, alpha=0.5, label=f"参照 reference (n={len(ref):,})", color="#5b8def")
+    ax.hist(cur, bins=bins, density=True, alpha=0.5, label=f"当期 current (n={len(cur):,})", color="#e57373")
+    ax.set_xlabel("评分 score")
+    ax.set_title(f"评分分布 score distribution — PSI {report.score_psi:.3f}")
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return svg(fig)
@@ -35,10 +36,12 @@ def _csi_chart(report: MonitoringReport, config: MonitoringConfig) -> str:
     top = report.csi.head(15)
     fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(top) + 1))
     colours = ["#c62828" if lv == "alert" else "#f9a825" if lv == "warn" else "#5b8def" for lv in top["level"]]
-    ax.barh(top["indicator"][::-1], top["csi"][::-1], color=colours[::-1])
-    for x, style in ((config.stability.csi.warn, ":"), (config.stability.csi.alert, "--")):
-        ax.axvline(x, color="#555", linestyle=style, linewidth=1)
-    ax.set_xlabel("CSI (dotted: warn, dashed: alert)")
+    names = load_catalogue(report.segment).by_id
+    labels = [names[i].name_zh if i in names else i for i in top["indicator"]]
+    ax.barh(labels[::-1], top["csi"][::-1], color=colours[::-1])
+    for x, line in ((config.stability.csi.warn, ":"), (config.stability.csi.alert, "--")):
+        ax.axvline(x, color="#555", linestyle=line, linewidth=1)
+    ax.set_xlabel("指标稳定性 CSI（点线：关注 warn，虚线：预警 alert）")
     ax.spines[["top", "right"]].set_visible(False)
     return svg(fig)
 
@@ -51,11 +54,12 @@ def _backtest_chart(report: MonitoringReport) -> str:
     low = np.clip(rate - bt["ci_low"].to_numpy(dtype=float), 0, None)
     high = np.clip(bt["ci_high"].to_numpy(dtype=float) - rate, 0, None)
     ax.errorbar(x, np.maximum(rate, 1e-4), yerr=[low, high], fmt="o", color="#333", capsize=4,
-                label="observed default rate and interval")
-    ax.scatter(x, bt["mean_pd"], marker="_", s=400, color="#c62828", label="mean predicted PD", zorder=3)
+                label="实际违约率及区间 observed rate and interval")
+    ax.scatter(x, bt["mean_pd"], marker="_", s=400, color="#c62828", label="平均预测违约概率 mean predicted PD",
+               zorder=3)
     ax.set_yscale("log")
     ax.set_xticks(x, bt["grade"])
-    ax.set_ylabel("12-month default rate")
+    ax.set_ylabel("12个月违约率 12-month default rate")
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     return svg(fig)
@@ -70,7 +74,7 @@ def write_monitoring_report(report: MonitoringReport, folder: str | Path, *,
     stem = f"monitoring-{report.segment}-{report.current_date.isoformat()}"
     json_path = out / f"{stem}.json"
     json_path.write_text(json.dumps(report.to_dict(), indent=1, ensure_ascii=False, default=float), encoding="utf-8")
-    with text_as_text():
+    with style():
         charts = {"score": _score_chart(report), "csi": _csi_chart(report, config)}
         if report.backtest is not None:
             charts["backtest"] = _backtest_chart(report)

@@ -23,7 +23,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.ticker import MaxNLocator
 
-from creditscore.charts import svg, text_as_text
+from creditscore.charts import style, svg
 from creditscore.features.catalogue import Catalogue
 from creditscore.rural.batch import BatchResult
 from creditscore.rural.workbook import criteria_notes
@@ -130,7 +130,7 @@ def render_report(result: BatchResult, catalogue: Catalogue, *, source: str = ""
         t = result.townships.copy()
         t["notes"] = criteria_notes(t)
         townships = t.to_dict("records")
-    with text_as_text():
+    with style():
         charts = {"reasons": _reasons_chart(reasons) if len(reasons) else "",
                   "share": _share_chart(result.villages) if len(result.villages) else "",
                   "townships": _township_chart(hh, colours) if len(hh) else ""}
