@@ -363,7 +363,7 @@ def compute_features(catalogue: Catalogue, records: Records, as_of: object, poli
     DataFrame indexed by subject id, one float column per indicator, in catalogue order.
     """
     t = day_number(as_of)
-    subject_kind = "enterprises" if catalogue.subject.value == "enterprise" else "households"
+    subject_kind = catalogue.segment.subject_kind
     frames = prepare_records(records, t, policy, catalogue.sources() | {subject_kind})
     if subjects is None:
         ids = frames[subject_kind][KINDS[subject_kind].subject_column]

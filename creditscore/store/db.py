@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from creditscore.errors import InvalidCode, UnknownSubject
 from creditscore.records.contracts import KINDS, FieldType, RecordKind, SubjectType, get_kind
-from creditscore.records.ids import validate_resident_id, validate_uscc
+from creditscore.records.subjects import display_id, identify
 from creditscore.store import migrate
 from creditscore.store.tables import record_table
 
@@ -180,7 +180,7 @@ class Store:
         subject_id, subject_type = _identify(subject_id)
         known, out = self.subjects_rows([subject_id], subject_type, as_of=as_of, kinds=kinds)
         if not known:
-            raise UnknownSubject(f"no {subject_type.value} with identifier {_display(subject_id)} in the store")
+            raise UnknownSubject(f"no {subject_type.value} with identifier {display_id(subject_id)} in the store")
         return subject_id, out
 
     def subjects_rows(self, subject_ids: list[str], subject_type: SubjectType, *, as_of: dt.date | None = None,
@@ -280,20 +280,11 @@ def _subject_sql(name: str, mark: str, with_as_of: bool, n: int = 1) -> tuple[st
 
 def _identify(subject_id: str) -> tuple[str, SubjectType]:
     try:
-        return validate_resident_id(subject_id), SubjectType.HOUSEHOLD
-    except InvalidCode:
-        pass
-    try:
-        return validate_uscc(subject_id), SubjectType.ENTERPRISE
+        subject = identify(subject_id)
     except InvalidCode as exc:
-        raise InvalidCode(f"{_display(str(subject_id))} is neither a valid resident ID nor a valid USCC: {exc}") \
+        raise InvalidCode(f"{display_id(subject_id)} is neither a valid resident ID nor a valid USCC: {exc}") \
             from None
-
-
-def _display(subject_id: str) -> str:
-    from creditscore.records.ids import mask_resident_id
-
-    return subject_id if not subject_id[:17].isdigit() else mask_resident_id(subject_id)
+    return subject.id, subject.segment.subject_type
 
 
 def _typed(kind: RecordKind, frame: pd.DataFrame) -> pd.DataFrame:

@@ -13,15 +13,14 @@ import pandas as pd
 from creditscore.features import Catalogue, compute_features
 from creditscore.features.columns import from_rows
 from creditscore.policy import Policy, load_policy
-from creditscore.records.contracts import KINDS, SubjectType
+from creditscore.records.contracts import KINDS
 from creditscore.store.db import Store
 
 __all__ = ["features_from_store", "store_records", "subject_features", "subjects_features"]
 
 
 def _kinds(catalogue: Catalogue) -> set[str]:
-    subject = "enterprises" if catalogue.subject.value == "enterprise" else "households"
-    return catalogue.sources() | {subject, "loans", "objections"}
+    return catalogue.sources() | {catalogue.segment.subject_kind, "loans", "objections"}
 
 
 def store_records(store: Store, catalogue: Catalogue, *, as_of: object | None = None,
@@ -60,7 +59,7 @@ def subjects_features(store: Store, catalogue: Catalogue, subject_ids: list[str]
     Each row equals the subject's :func:`subject_features` — the engine's rows do not depend on who else is
     in the batch — but the queries and the engine's fixed costs are paid once for all of them.
     """
-    subject_type = SubjectType.ENTERPRISE if catalogue.subject.value == "enterprise" else SubjectType.HOUSEHOLD
+    subject_type = catalogue.segment.subject_type
     known, rows = store.subjects_rows(subject_ids, subject_type, as_of=pd.Timestamp(as_of).date(),
                                       kinds=_kinds(catalogue))
     found = [s for s in dict.fromkeys(subject_ids) if s in known]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from creditscore.errors import InvalidValue
+from creditscore.records.subjects import Segment
 from creditscore.synth.firms import make_firms
 from creditscore.synth.households import make_households
 from creditscore.synth.outcomes import (
@@ -79,7 +80,7 @@ class Population:
         return observation_dates(self.years)
 
     def _records(self, segment: str) -> dict[str, pd.DataFrame]:
-        kind = "enterprise" if segment == "sme" else "household"
+        kind = Segment.of(segment).subject_type.value
         out = {}
         for name, frame in self.tables.items():
             if "subject_type" in frame:
