@@ -139,10 +139,6 @@ def test_an_unreadable_batch_file_fails_with_a_message(client: TestClient, keys:
     assert "Excel" in status["message"]
 
 
-def test_the_firm_fixture_exists(store: Store) -> None:
-    assert a_firm(store)
-
-
 def test_objections_over_http(client: TestClient, store: Store, keys: dict[str, str]) -> None:
     penalty = store.records("penalties").iloc[0]
     body = {"record_kind": "penalties", "record_key": penalty["record_key"], "filed_by": "法定代表人",
