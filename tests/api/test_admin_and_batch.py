@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from creditscore.rural.workbook import SHEETS
 from creditscore.store import Store
-from tests.api.conftest import a_firm, a_household, auth
+from tests.api.conftest import a_household, auth
 
 FULL_ID = re.compile(r"\b[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX]\b")
 
