@@ -87,21 +87,23 @@ def make_file(surveys: pd.DataFrame, rows: int, path: Path, rng: random.Random) 
 
 def child(file: Path, data_dir: Path) -> None:
     """Grade one file and write its workbook and report; print timings and this process's peak RSS."""
+    from creditscore.records.subjects import Segment
     from creditscore.rural.batch import grade_household_file
     from creditscore.rural.report import write_report
     from creditscore.rural.workbook import write_result
-    from creditscore.service.grading import GradingService
+    from creditscore.service.models import ModelSet
     from creditscore.settings import Settings
     from creditscore.store import Store
 
     settings = Settings(data_dir=data_dir, model_source="demo")
-    service = GradingService(Store(settings.store_url), settings=settings)
+    store = Store(settings.store_url)
+    scorer = ModelSet(store, settings=settings).scorer(Segment.HOUSEHOLD)
     t0 = time.perf_counter()
-    result = grade_household_file(service, file, as_of=AS_OF, chunk_rows=50_000)
+    result = grade_household_file(store, scorer, file, as_of=AS_OF, chunk_rows=50_000)
     t1 = time.perf_counter()
     write_result(result, file.with_name(file.stem + "-out.xlsx"), source=file.name)
     t2 = time.perf_counter()
-    write_report(result, service.catalogues["household"], file.with_name(file.stem + "-report.html"))
+    write_report(result, scorer.catalogue, file.with_name(file.stem + "-report.html"))
     t3 = time.perf_counter()
     print(json.dumps({"rows": result.rows, "scored": result.scored_rows, "rejected": result.rejected_rows,
                       "villages": len(result.villages), "grade": t1 - t0, "stages": result.timings,
