@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import time
 import uuid
@@ -26,9 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.batching import GradeBatcher
 from api.routers import admin, grades, jobs, objections
-from creditscore.records.ids import mask_ids_in_text
 from creditscore.service.grading import GradingService
 from creditscore.service.jobs import Jobs
+from creditscore.service.logs import mask_ids_in_logs
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
 
@@ -49,24 +48,6 @@ not know, 401 / 403 for keys and roles, 413 for an oversized upload.
 **Reasons.** `reasons[].contribution` is in log-odds of default relative to the average subject of the
 training population; the texts are in Chinese and English.
 """
-
-
-class MaskIds(logging.Filter):
-    """Resident IDs masked in the access log: a household's grade has the ID in its path."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(mask_ids_in_text(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.msg, str):
-            record.msg = mask_ids_in_text(record.msg)
-        return True
-
-
-def _mask_ids_in_logs() -> None:
-    for name in ("uvicorn.access", "uvicorn.error"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, MaskIds) for f in logger.filters):
-            logger.addFilter(MaskIds())
 
 
 class Observe:
@@ -106,7 +87,7 @@ class Observe:
 
 def create_app(settings: Settings | None = None, *, service: GradingService | None = None) -> FastAPI:
     settings = settings or get_settings()
-    _mask_ids_in_logs()
+    mask_ids_in_logs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

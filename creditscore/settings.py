@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Days a finished batch's workbook and report are kept (they hold graded households; then deleted).
     batch_retention_days: int = 30
+    #: Audit rows older than this many days are moved by ``creditscore audit archive`` into compressed, verifiable
+    #: files (never deleted: query records are kept at least three years).
+    audit_archive_days: int = Field(365, ge=1)
+
+    @property
+    def audit_archive_dir(self) -> Path:
+        return self.data_dir / "audit-archive"
 
     def models_dir_for(self, source: str, segment: str) -> Path:
         return Path(source) / segment

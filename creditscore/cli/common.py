@@ -18,6 +18,7 @@ from rich.console import Console
 
 from creditscore.errors import CreditScoreError
 from creditscore.records.ids import mask_ids_in_text
+from creditscore.service.logs import mask_ids_in_logs
 from creditscore.store import Store, store_unavailable
 
 app = typer.Typer(help="Credit grades for small firms and rural households from public credit records.",
@@ -25,8 +26,21 @@ app = typer.Typer(help="Credit grades for small firms and rural households from 
 db_app = typer.Typer(help="The credit information store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-console = Console()
-err_console = Console(stderr=True)
+@app.callback()
+def _every_command() -> None:
+    """Credit grades for small firms and rural households from public credit records."""
+    mask_ids_in_logs()  # no log line of any command holds a full resident ID
+
+
+class _MaskedConsole(Console):
+    """A console that never prints a full resident ID: what a person typed is echoed back masked."""
+
+    def print(self, *objects: object, **kwargs: object) -> None:  # type: ignore[override]
+        super().print(*(mask_ids_in_text(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+console = _MaskedConsole()
+err_console = _MaskedConsole(stderr=True)
 F = TypeVar("F", bound=Callable[..., object])
 
 

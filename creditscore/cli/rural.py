@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from rich.table import Table
 
 from creditscore.cli.common import _as_of, _store, app, console, friendly_errors
+from creditscore.records.ids import mask_ids_in_text
 
 households_app = typer.Typer(help="Household (农户) files from village assessors.", no_args_is_help=True)
 app.add_typer(households_app, name="households")
@@ -79,7 +80,7 @@ def households_score(
                                       progress=progress)
     result = outcome.result
 
-    summary = Table(title=f"{file.name} — as of {result.as_of}", show_header=False)
+    summary = Table(title=f"{mask_ids_in_text(file.name)} — as of {result.as_of}", show_header=False)
     summary.add_row("rows read", f"{result.rows:,}")
     summary.add_row("graded", f"{result.scored_rows:,}")
     summary.add_row("not graded (errors sheet)", f"{result.rejected_rows:,}")
@@ -97,4 +98,4 @@ def households_score(
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
     for path in [*outcome.written, outcome.report]:
-        console.print(f"written: {path}")
+        console.print(f"written: {mask_ids_in_text(str(path))}")

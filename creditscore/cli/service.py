@@ -66,6 +66,50 @@ def apikey_list() -> None:
     console.print(table)
 
 
+audit_app = typer.Typer(help="The audit log: verify its hash chain, archive old rows.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+@friendly_errors
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain over the archives and the table; name any row changed, removed or
+    inserted. Exit code 1 when the chain does not hold (for a scheduler)."""
+    from creditscore.settings import get_settings
+    from creditscore.store.audit_chain import verify
+
+    store = _store()
+    store.init()
+    report = verify(store, get_settings().audit_archive_dir)
+    if report.ok:
+        console.print(f"[green]the audit chain holds[/]: {report.rows:,} rows ({report.archives} archive file(s))")
+        return
+    for problem in report.problems:
+        err_console.print(f"[bold red]broken:[/] {problem}")
+    err_console.print(f"{len(report.problems)} problem(s) in {report.rows:,} rows checked")
+    raise typer.Exit(1)
+
+
+@audit_app.command("archive")
+@friendly_errors
+def audit_archive(
+    older_than_days: Annotated[int | None, typer.Option(min=1, help="default: CREDITSCORE_AUDIT_ARCHIVE_DAYS")]
+    = None,
+) -> None:
+    """Move audit rows older than the retention into a compressed file the chain still verifies across."""
+    import datetime as dt
+
+    from creditscore.settings import get_settings
+    from creditscore.store.audit_chain import archive
+
+    settings = get_settings()
+    store = _store()
+    store.init()
+    days = older_than_days or settings.audit_archive_days
+    path = archive(store, settings.audit_archive_dir, older_than=dt.timedelta(days=days))
+    console.print(f"archived to {path}" if path else f"no audit row is older than {days} days")
+
+
 @app.command("serve")
 @friendly_errors
 def serve(

@@ -333,15 +333,28 @@ def mask_resident_id(number: str) -> str:
     return text[:6] + "*" * (len(text) - 10) + text[-4:]
 
 
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+# A resident ID inside free text, as people type it: ASCII or full-width digits, a final X in either case and
+# width, in groups of three or more broken by single spaces or hyphens ("110105 19491231 002X", "1101-0519-…"),
+# touching letters or not ("ID110105…"), alone or inside a longer run of digits. Every such run of 15 or more
+# characters is masked: an ID cannot hide in a longer number (and a bank card's number is worth hiding too);
+# dates ("2024-06-30 2024-07-01") are groups of two and stay as they are.
+_ID_IN_TEXT = re.compile(r"(?<!\d)\d{3,}(?:[ \-\u3000]\d{3,})*(?:[ \-\u3000]?[XxＸｘ])?(?!\d)")
 
 
 def mask_ids_in_text(text: str) -> str:
-    """Every run that could be a resident ID (18 or 15 characters, digits) masked — for logs and free text.
+    """Every run that could hold a resident ID masked, its first 6 and last 4 characters kept (3 of a 15-digit
+    legacy ID) — for logs, free text, errors and exports. An all-digit USCC is masked too: a firm's code hidden in
+    a log costs nothing; a person's leaked does."""
+    return _ID_IN_TEXT.sub(_mask_run, text)
 
-    An all-digit USCC is masked too: a firm's code hidden in a log costs nothing; a person's leaked does.
-    """
-    return _ID_IN_TEXT.sub(lambda m: mask_resident_id(m.group(1)), text)
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    digits = [i for i, ch in enumerate(run) if ch not in " -\u3000"]
+    if len(digits) < 15:
+        return run
+    keep = set(digits[:6]) | set(digits[-3 if len(digits) == 15 else -4:])
+    return "".join(ch if i in keep or i not in digits else "*" for i, ch in enumerate(run))
 
 
 def generate_resident_id(

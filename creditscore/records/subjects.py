@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from creditscore.errors import InvalidCode
 from creditscore.records.contracts import SubjectType
-from creditscore.records.ids import mask_resident_id, validate_resident_id, validate_uscc
+from creditscore.records.ids import mask_ids_in_text, mask_resident_id, validate_resident_id, validate_uscc
 
 __all__ = ["Segment", "Subject", "display_id", "identify"]
 
@@ -110,15 +110,10 @@ def identify(code: object, expected: Segment | str | None = None) -> Subject:
 
 
 def display_id(code: object) -> str:
-    """Any identifier as it may be shown in a message: masked when it could be a person's.
-
-    Fifteen leading digits are a resident ID's, or a USCC's whose organisation code is all digits: only a valid
-    USCC is shown as it is.
-    """
+    """Any identifier as it may be shown in a message: a valid USCC as it is, anything else with every run that
+    could be a resident ID masked (an ID sent where a firm's code belongs, an ID inside junk)."""
     text = str(code).strip()
-    if text[:15].isdigit():
-        try:
-            validate_uscc(text)
-        except InvalidCode:
-            return mask_resident_id(text)
-    return text
+    try:
+        return validate_uscc(text)
+    except InvalidCode:
+        return mask_ids_in_text(text)

@@ -23,6 +23,7 @@ from sqlalchemy import insert, select, update
 
 from creditscore.decisions.scorer import Scorer
 from creditscore.errors import CreditScoreError, InvalidValue
+from creditscore.records.ids import mask_ids_in_text
 from creditscore.records.subjects import Segment
 from creditscore.rural.batch import BatchResult, Progress, grade_household_file
 from creditscore.rural.report import write_report
@@ -86,6 +87,7 @@ def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: B
         write_audit(store, caller=query.caller, request_id=query.request_id or uuid.uuid4().hex, route=query.route,
                     status=status, subject_type=Segment.HOUSEHOLD.subject_type.value, purpose=query.purpose,
                     authorization_ref=query.authorization_ref)
+    source = mask_ids_in_text(source)  # a file named after a person must not name them in the workbook
     written = write_result(result, out, source=source)
     page = write_report(result, scorer.catalogue, report, source=source) if report is not None else None
     return BatchOutcome(result, written, page)
@@ -172,6 +174,8 @@ class Jobs:
         return self.folder / f"{job_id}.xlsx", self.folder / f"{job_id}.html"
 
     def _update(self, job_id: str, **values: object) -> None:
+        if values.get("message") is not None:  # a message may quote a cell of the file: never a full ID
+            values["message"] = mask_ids_in_text(str(values["message"]))
         with self.store.engine.begin() as conn:
             conn.execute(update(BATCH_JOBS).where(BATCH_JOBS.c.job_id == job_id)
                          .values(**values, updated_at=dt.datetime.now(dt.UTC)))
@@ -203,8 +207,9 @@ class Jobs:
         try:
             with self.store.engine.begin() as conn:
                 conn.execute(insert(BATCH_JOBS).values(job_id=job_id, owner=query.caller.key_prefix,
-                                                       filename=filename[:255], status="queued", processed=0,
-                                                       scored=0, rejected=0, created_at=now, updated_at=now))
+                                                       filename=mask_ids_in_text(filename)[:255], status="queued",
+                                                       processed=0, scored=0, rejected=0, created_at=now,
+                                                       updated_at=now))
         except BaseException:  # the store out of reach, say: the upload (households' data) is not left behind
             path.unlink(missing_ok=True)
             raise

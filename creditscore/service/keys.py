@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 
 from creditscore.errors import CreditScoreError, InvalidValue
+from creditscore.records.ids import mask_ids_in_text
 from creditscore.store import Store
 from creditscore.store.tables import API_KEYS
 
@@ -67,7 +68,8 @@ def create_key(store: Store, institution: str, role: Role | str) -> str:
         raise InvalidValue("an API key belongs to an institution: give its name")
     key = "cs_" + secrets.token_urlsafe(32)
     with store.engine.begin() as conn:
-        conn.execute(insert(API_KEYS).values(prefix=key[:PREFIX_LEN], key_hash=_hash(key), institution=institution,
+        conn.execute(insert(API_KEYS).values(prefix=key[:PREFIX_LEN], key_hash=_hash(key),
+                                             institution=mask_ids_in_text(institution.strip())[:200],
                                              role=role.value, created_at=dt.datetime.now(dt.UTC)))
     return key
 

@@ -23,6 +23,7 @@ from sqlalchemy import delete, insert, select, update
 from creditscore.errors import CreditScoreError, InvalidRecord
 from creditscore.policy import Policy, load_policy
 from creditscore.records.contracts import KINDS, FieldType, get_kind
+from creditscore.records.ids import mask_ids_in_text
 from creditscore.records.parsing import parse_field
 from creditscore.store import Store
 from creditscore.store.tables import record_table
@@ -70,7 +71,7 @@ def file_objection(store: Store, kind: str, record_key: str, *, filed_by: str, r
             raise ObjectionError(f"record {record_key!r} already has a pending objection (id {open_.id})")
         result = conn.execute(insert(obj).values(
             record_key=_objection_key(k.name, record_key, filed_on), target_kind=k.name, target_key=record_key,
-            filed_on=filed_on, filed_by=filed_by, reason=reason, status="pending",
+            filed_on=filed_on, filed_by=mask_ids_in_text(filed_by), reason=mask_ids_in_text(reason), status="pending",
             ingested_at=dt.datetime.now(dt.UTC), source="objection"))
         new_id = int(result.inserted_primary_key[0])
     return Filed(new_id, k.name, record_key, filed_on,
@@ -112,7 +113,7 @@ def resolve_objection(store: Store, objection_id: int, *, upheld: bool, resolved
                 action = "upheld: record corrected (" + ", ".join(f"{k}={v}" for k, v in corrections.items()) + ")"
         conn.execute(update(obj).where(obj.c.id == objection_id).values(
             status="upheld" if upheld else "rejected", resolved_on=resolved_on,
-            resolved_by=f"{resolved_by} — {action}"[:200]))
+            resolved_by=mask_ids_in_text(f"{resolved_by} — {action}")[:200]))
     return action
 
 

@@ -50,6 +50,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA cache_size=-131072")  # 128 MiB: the natural-key index of a large table stays in memory
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA recursive_triggers=ON")  # REPLACE's implicit delete meets the audit log's delete trigger
     cur.close()
 
 
@@ -66,7 +67,8 @@ class Store:
         self.url = url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True)
+        # hide_parameters: an error names the statement, never its values (records hold IDs and names)
+        self.engine: Engine = create_engine(url, future=True, hide_parameters=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -24,7 +25,8 @@ from sqlalchemy.types import TypeEngine
 
 from creditscore.records.contracts import KINDS, Field, FieldType, RecordKind
 
-__all__ = ["API_KEYS", "AUDIT_LOG", "BATCH_JOBS", "INGEST_LOG", "METADATA", "MODEL_GENERATIONS", "record_table"]
+__all__ = ["API_KEYS", "AUDIT_ARCHIVES", "AUDIT_LOG", "BATCH_JOBS", "INGEST_LOG", "METADATA", "MODEL_GENERATIONS",
+           "record_table"]
 
 METADATA = MetaData(
     naming_convention={
@@ -123,8 +125,24 @@ AUDIT_LOG = Table(
     Column("policy_version", String(40), nullable=True),
     Column("result_grade", String(16), nullable=True),
     Column("status", Integer, nullable=False),
-    Column("decision", Text(), nullable=True, comment="the decision record (JSON), subject masked"),
+    Column("decision", Text(), nullable=True, comment="rows before migration 0006: the decision record (JSON)"),
+    Column("decision_z", LargeBinary(), nullable=True, comment="the decision record, zlib-compressed JSON"),
+    Column("prev_hash", String(64), nullable=True, comment="the row_hash of the row before (a hash chain)"),
+    Column("row_hash", String(64), nullable=True, comment="sha256 of prev_hash and this row's content"),
     comment="append-only log of every subject query (征信业管理条例 art. 22)",
+)
+
+AUDIT_ARCHIVES = Table(
+    "audit_archives", METADATA,
+    Column("first_id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", Integer, nullable=False),
+    Column("first_prev_hash", String(64), nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("path", String(1000), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("archived_at", DateTime(timezone=True), nullable=False),
+    comment="audit rows moved to compressed files: the chain verifies across them",
 )
 Index(None, AUDIT_LOG.c.at)
 Index(None, AUDIT_LOG.c.subject_masked)

@@ -11,19 +11,19 @@ import sqlite3
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
 from api.batching import GradeBatcher, Pending
 from api.schemas import GradeResponse
 from creditscore.errors import CreditScoreError, InvalidCode, UnknownSubject
 from creditscore.records.ids import mask_resident_id
-from creditscore.service.audit import audit_entry, query_audit
+from creditscore.service.audit import audit_entry, logged_decision, query_audit
 from creditscore.service.grading import GradeQuery, GradingService
 from creditscore.service.keys import Caller, Role
 from creditscore.settings import Settings
 from creditscore.store import Store
-from creditscore.store.tables import AUDIT_LOG
+from creditscore.store.audit_chain import decode_decision
 from tests.api.conftest import a_firm, a_household
 
 UNKNOWN_FIRM = "91350100M000100Y43"  # valid, not in the store
@@ -127,9 +127,7 @@ def test_concurrent_requests_are_graded_in_one_batch_and_each_is_audited(service
     assert len(mine) == len(queries)  # the cancelled query was made: it is logged too
     assert mine.loc["together-0", "status"] == 200
     assert mine.loc["together-0", "result_grade"] == alone[0].final_grade
-    with store.engine.connect() as conn:
-        logged = json.loads(conn.execute(select(AUDIT_LOG.c.decision).where(
-            AUDIT_LOG.c.request_id == f"{tag}-0")).scalar_one())
+    logged = logged_decision(store, int(mine.loc["together-0", "id"]))
     assert [r["rank"] for r in logged["reasons"]] == [r.rank for r in alone[0].reasons]
     assert all(type(r["rank"]) is int for r in logged["reasons"])  # numbers, not "1"
     assert mine.loc["together-1", "status"] == 422
@@ -187,11 +185,11 @@ def test_the_logged_decision_is_strict_json_with_the_subject_masked(service: Gra
     def refuse(constant: str) -> None:
         raise AssertionError(f"{constant} is not JSON")
 
-    logged = json.loads(entry["decision"], parse_constant=refuse)
+    logged = json.loads(decode_decision(entry["decision_z"]), parse_constant=refuse)
     assert logged["score"] is None
     assert logged["reasons"][0]["value"] is None
     assert logged["subject_id"] == entry["subject_masked"] == mask_resident_id(head)
-    assert head not in entry["decision"]
+    assert head not in decode_decision(entry["decision_z"])
 
 
 def test_past_the_queue_bound_a_request_is_refused_at_once(service: GradingService, store: Store) -> None:
