@@ -77,3 +77,34 @@ def test_postgres_serves_the_same_grades_keys_and_audit_as_sqlite(postgres_url: 
     with pytest.raises(NotAuthenticated, match="revoked on 20"):
         verify_key(pg, key)
     pg.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_log SET purpose = 'x' WHERE id = (SELECT MAX(id) FROM audit_log)",
+    "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)",
+    "TRUNCATE audit_log",
+    "INSERT INTO audit_log (id, at, request_id, key_prefix, institution, role, route, status) "
+    "SELECT MAX(id), now(), 'x', 'x', 'x', 'x', 'x', 200 FROM audit_log "
+    "ON CONFLICT (id) DO UPDATE SET purpose = 'y'",
+    "INSERT INTO audit_archives VALUES (1, 999999, 'x', 'x', 1, 'x', 'x', now())",
+    "TRUNCATE audit_archives",
+])
+def test_postgres_refuses_every_rewrite_of_the_audit_log_and_the_chain_holds(postgres_url: str,
+                                                                            statement: str) -> None:
+    from sqlalchemy import text
+
+    from creditscore.service.audit import write_audit
+    from creditscore.service.keys import Caller, Role
+    from creditscore.store.audit_chain import verify
+
+    store = Store(postgres_url)
+    store.init()
+    caller = Caller(key_prefix="cs_pgchain", institution="pg chain bank", role=Role.BANK)
+    for i in range(3):
+        write_audit(store, caller=caller, request_id=f"pg-chain-{i}", route="test", status=200, purpose="loan")
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text(statement))
+    report = verify(store)
+    assert report.ok, report.problems
+    store.dispose()
