@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -33,7 +35,70 @@ from creditscore.modeling.estimators import CreditGBM, ScorecardModel
 from creditscore.modeling.scales import MasterScale
 from creditscore.resources import DEMO_BUNDLES
 
-__all__ = ["DEMO_BUNDLES", "ModelBundle", "library_versions"]
+__all__ = ["DEMO_BUNDLES", "ModelBundle", "library_versions", "read_manifest", "write_manifest"]
+
+#: What ``bundle.json`` records to seal a bundle: each file's hash, and the hash of the metadata itself.
+_SEALS = ("files", "meta_sha256")
+_FILES = ("model.txt", "scorecard.json", "calibrator.json", "scale.json")
+log = logging.getLogger("creditscore.models")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _meta_hash(meta: dict[str, object]) -> str:
+    body = {k: v for k, v in meta.items() if k not in _SEALS}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def write_manifest(folder: Path, meta: dict[str, object]) -> None:
+    """Write ``bundle.json``: the metadata, the sha256 of every file of the bundle, and of the metadata."""
+    sealed = {**meta, "files": {name: _sha256(folder / name) for name in _FILES if (folder / name).is_file()}}
+    sealed["meta_sha256"] = _meta_hash(sealed)
+    (folder / "bundle.json").write_text(json.dumps(sealed, indent=1, ensure_ascii=False, default=str),
+                                        encoding="utf-8")
+
+
+def read_manifest(folder: Path) -> dict[str, object]:
+    """``bundle.json``, checked: its own hash and every file's; raises ModelMismatch naming the file and why.
+
+    A bundle saved before bundles were sealed (no ``files``) is read with a warning: nothing can be checked.
+    """
+    path = folder / "bundle.json"
+    if not path.is_file():
+        raise ModelMismatch(f"{folder} is not a model bundle (no bundle.json)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+        for key in ("segment", "family", "feature_names", "catalogue_version", "catalogue_hash"):
+            meta[key]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
+        raise ModelMismatch(f"bundle {folder}: bundle.json is damaged ({type(exc).__name__}: {exc})") from None
+    if "files" not in meta:
+        log.warning("bundle %s records no file hashes (saved before bundles were sealed): not checked", folder)
+        return meta
+    if meta.get("meta_sha256") != _meta_hash(meta):
+        raise ModelMismatch(f"bundle {folder}: bundle.json was edited after the bundle was saved (its hash does "
+                            "not match): refused")
+    files = meta["files"]
+    if "model.txt" not in files and "scorecard.json" not in files:
+        raise ModelMismatch(f"bundle {folder}: bundle.json names no model file")
+    for name, digest in files.items():
+        if name not in _FILES:
+            raise ModelMismatch(f"bundle {folder}: bundle.json names an unexpected file {name!r}")
+        file = folder / name
+        if not file.is_file():
+            raise ModelMismatch(f"bundle {folder}: {name} is missing")
+        if _sha256(file) != digest:
+            size = file.stat().st_size
+            raise ModelMismatch(f"bundle {folder}: {name} is damaged or changed ({size:,} bytes; its sha256 does "
+                                "not match the one recorded when the bundle was saved): refused")
+    for name in ("calibrator.json", "scale.json"):
+        if name not in files:
+            raise ModelMismatch(f"bundle {folder}: bundle.json records no hash for {name}")
+    return meta
 
 FAMILIES = ("gbm", "scorecard", "additive")
 
@@ -131,19 +196,20 @@ class ModelBundle:
         meta = {"segment": self.segment, "family": self.family, "feature_names": self.feature_names,
                 "catalogue_version": self.catalogue_version, "catalogue_hash": self.catalogue_hash,
                 "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "libraries": library_versions(), **self.meta}
-        (out / "bundle.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str),
-                                         encoding="utf-8")
+                "libraries": library_versions(), **{k: v for k, v in self.meta.items() if k not in _SEALS}}
+        write_manifest(out, meta)
         return out
 
     @classmethod
     def load(cls, folder: str | Path, *, catalogue: Catalogue | None = None) -> ModelBundle:
-        """Load a bundle; with ``catalogue``, refuse it unless it was trained on exactly that catalogue."""
+        """Load a bundle; with ``catalogue``, refuse it unless it was trained on exactly that catalogue.
+
+        Every file is checked against the hashes ``bundle.json`` records before anything reads it: LightGBM reading
+        a damaged model file can crash the process rather than raise, so a damaged bundle is refused (saying which
+        file and why) before native code sees it.
+        """
         src = Path(folder)
-        meta_path = src / "bundle.json"
-        if not meta_path.is_file():
-            raise ModelMismatch(f"{src} is not a model bundle (no bundle.json)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_manifest(src)
         if catalogue is not None:
             if meta["catalogue_hash"] != catalogue.hash:
                 raise ModelMismatch(
@@ -152,14 +218,17 @@ class ModelBundle:
                     f"{catalogue.version} (hash {catalogue.hash[:12]}): retrain, or run the catalogue it was "
                     "trained with")
             if meta["feature_names"] != catalogue.ids:
-                raise ModelMismatch(f"bundle {src}: feature order differs from the catalogue")
+                raise ModelMismatch(f"bundle {src}: its feature order differs from the catalogue's")
         booster = scorecard = None
-        if (src / "model.txt").is_file():
-            booster = lgb.Booster(model_file=str(src / "model.txt"))
-        else:
-            scorecard = ScorecardModel.from_json((src / "scorecard.json").read_text(encoding="utf-8"))
-        calibrator = Calibrator.from_dict(json.loads((src / "calibrator.json").read_text(encoding="utf-8")))
-        scale = MasterScale.model_validate_json((src / "scale.json").read_text(encoding="utf-8"))
+        try:
+            if (src / "model.txt").is_file():
+                booster = lgb.Booster(model_file=str(src / "model.txt"))
+            else:
+                scorecard = ScorecardModel.from_json((src / "scorecard.json").read_text(encoding="utf-8"))
+            calibrator = Calibrator.from_dict(json.loads((src / "calibrator.json").read_text(encoding="utf-8")))
+            scale = MasterScale.model_validate_json((src / "scale.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as exc:  # an unsealed bundle
+            raise ModelMismatch(f"bundle {src} cannot be read: {type(exc).__name__}: {str(exc)[:200]}") from None
         known = {"segment", "family", "feature_names", "catalogue_version", "catalogue_hash"}
         return cls(segment=meta["segment"], family=meta["family"], feature_names=meta["feature_names"],
                    catalogue_version=meta["catalogue_version"], catalogue_hash=meta["catalogue_hash"],

@@ -11,6 +11,7 @@ promotion has returned, no worker answers with the old model — whichever worke
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from creditscore.records.subjects import Segment
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
 from creditscore.store.tables import MODEL_GENERATIONS
+
+log = logging.getLogger("creditscore.models")
 
 __all__ = ["Generation", "ModelSet", "ModelsUnavailable", "current_generation", "current_scorers",
            "promote_champion", "publish_generation", "resolve_refs"]
@@ -95,8 +98,17 @@ class ModelSet:
         if latest is not None and latest.refs == wanted:
             self._install(latest)
         elif publish:  # this process serves other bundles than the store records: from now on, everyone does
-            self._load(wanted)
-            self.generation = publish_generation(store, wanted, reason="start-up").number
+            try:
+                self._load(wanted)
+            except CreditScoreError as exc:
+                if latest is None:
+                    raise
+                # a damaged or foreign bundle where the settings point: the last good generation keeps serving
+                log.error("the configured models cannot be loaded (%s); serving model generation %d", exc,
+                          latest.number)
+                self._install(latest)
+            else:
+                self.generation = publish_generation(store, wanted, reason="start-up").number
         elif latest is not None:  # a reader (the CLI) follows what the service serves
             self._install(latest)
         else:  # ... and with no service yet, what the settings name
