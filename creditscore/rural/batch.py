@@ -71,7 +71,11 @@ class BatchResult:
 
     @property
     def rejected_rows(self) -> int:
-        return int(self.errors["row"].nunique()) if len(self.errors) else 0
+        """Rows not graded: a row is one (sheet, row number) — the same number on two sheets is two rows."""
+        if not len(self.errors):
+            return 0
+        keys = ["sheet", "row"] if "sheet" in self.errors else ["row"]
+        return len(self.errors[keys].drop_duplicates())
 
     @property
     def scored_rows(self) -> int:
@@ -91,6 +95,7 @@ class _Roster:
         self.sheet = sheet
         # head_id → (sheet, row) it was first graded on, across the workbook's sheets: duplicates are errors
         self.seen: dict[str, tuple[str, int]] = {} if seen is None else seen
+        self.listed: dict[str, int] = {}
         self.as_of, self.today = as_of, today
         self.headers = {v: c for c, v in self.mapping.items()}
         present = set(self.mapping.values())
@@ -127,6 +132,9 @@ class _Roster:
             plain = text.str.fullmatch(r"[-+]?[\d,，.]+").fillna(False)
             frame[name] = text.where(~plain, text + "万元")
         village = frame["village_code"].astype("string").str.strip()
+        # households listed per village, graded or not: a village is assessed only when enough of them were graded
+        for code, n in village.str.normalize("NFKC").value_counts().items():
+            self.listed[str(code)] = self.listed.get(str(code), 0) + int(n)
         if "surveyed_on" in self.missing:
             frame["surveyed_on"] = self.as_of.date().isoformat()
         if "county_code" in self.missing:
@@ -331,7 +339,9 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
     if len(households) and scorer.policy.rural_assessment is not None:
         villages, townships = assess_villages(
             households.set_index("head_id")["grade"], households, pd.concat(loans, ignore_index=True),
-            pd.concat(arrears, ignore_index=True), as_of=t, policy=scorer.policy)
+            pd.concat(arrears, ignore_index=True), as_of=t, policy=scorer.policy,
+            listed=pd.Series([n for r in rosters for n in r.listed.values()],
+                             index=[c for r in rosters for c in r.listed], dtype="int64").groupby(level=0).sum())
     clock.lap("villages and townships")
     model_version = str(households["model_version"].iloc[0]) if len(households) else ""
     policy_version = str(households["policy_version"].iloc[0]) if len(households) else scorer.policy.version

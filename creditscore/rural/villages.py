@@ -11,6 +11,11 @@ A village is a credit village when it meets every criterion of its region (polic
 ``rural_assessment``). A township is a credit township when enough of its villages are credit
 villages and its households as a whole meet the repayment and NPL criteria. Every criterion is
 reported with the value, the threshold, whether it was met and by how much.
+
+No verdict from too little evidence: a village is assessed only when at least ``min_graded_share`` of the
+households listed for it were graded (otherwise "not assessed: k of n graded"), and a criterion with no data —
+on-time repayment in a village with no borrowers — is *not applicable* (``<criterion>_met`` is missing), never
+"met". A township is assessed only when its villages were.
 """
 
 from __future__ import annotations
@@ -45,8 +50,17 @@ def _criterion(frame: pd.DataFrame, name: str, value: pd.Series, threshold: pd.S
     frame[f"{name}"] = value
     frame[f"{name}_threshold"] = threshold
     met = (value >= threshold) if at_least else (value <= threshold)
-    frame[f"{name}_met"] = met | value.isna()  # no borrowers: nobody late, nothing non-performing
+    # no data (no borrowers: nobody could be late): not applicable — missing, never "met"
+    frame[f"{name}_met"] = pd.array(met.where(value.notna()), dtype="boolean")
     frame[f"{name}_margin"] = (value - threshold) if at_least else (threshold - value)
+
+
+def _holds(frame: pd.DataFrame, *names: str) -> pd.Series:
+    """Every applicable criterion met (a criterion that does not apply neither passes nor fails a place)."""
+    out = pd.Series(True, index=frame.index)
+    for name in names:
+        out &= frame[f"{name}_met"].fillna(True).astype(bool)
+    return out
 
 
 def _repayment_criteria(frame: pd.DataFrame, criteria: pd.Series) -> pd.Series:
@@ -55,12 +69,12 @@ def _repayment_criteria(frame: pd.DataFrame, criteria: pd.Series) -> pd.Series:
     _criterion(frame, "on_time_repayment", on_time, criteria.map(lambda c: c.on_time_repayment), at_least=True)
     _criterion(frame, "npl_ratio", frame["npl_yuan"] / frame["outstanding_yuan"].where(frame["outstanding_yuan"] > 0),
                criteria.map(lambda c: c.npl_ratio), at_least=False)
-    return frame["on_time_repayment_met"] & frame["npl_ratio_met"]
+    return _holds(frame, "on_time_repayment", "npl_ratio")
 
 
 def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataFrame,
-                    delinquencies: pd.DataFrame, *, as_of: object, policy: Policy) -> tuple[pd.DataFrame,
-                                                                                        pd.DataFrame]:
+                    delinquencies: pd.DataFrame, *, as_of: object, policy: Policy,
+                    listed: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(villages, townships) assessment tables.
 
     Parameters
@@ -71,6 +85,9 @@ def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataF
         One row per household: head_id, village_code, village_name, township_code, township_name.
     loans, delinquencies
         The households' loan records (store or generator frames).
+    listed
+        Households listed per village code (a file's rows, graded or not); default: the graded households
+        themselves — every listed household was graded.
     """
     rules: RuralAssessment | None = policy.rural_assessment
     if rules is None:
@@ -88,17 +105,30 @@ def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataF
             "npl_yuan": g["npl"].sum()}).reset_index()
 
     villages = summarise(["township_code", "township_name", "village_code", "village_name"])
+    counted = villages["village_code"].astype(str).map(listed) if listed is not None else None
+    villages["listed"] = villages["households"] if counted is None else \
+        counted.fillna(villages["households"]).clip(lower=villages["households"]).astype(int)
+    villages["graded_share"] = villages["households"] / villages["listed"]
+    villages["assessed"] = villages["graded_share"] >= rules.min_graded_share
     criteria = villages["village_code"].map(lambda c: rules.criteria_for(str(c)))
     _criterion(villages, "credit_household_share", villages["credit_households"] / villages["households"],
                criteria.map(lambda c: c.credit_household_share), at_least=True)
-    villages["credit_village"] = _repayment_criteria(villages, criteria) & villages["credit_household_share_met"]
+    villages["credit_village"] = (_repayment_criteria(villages, criteria)
+                                  & _holds(villages, "credit_household_share") & villages["assessed"])
 
     townships = summarise(["township_code", "township_name"])
-    village_counts = villages.groupby("township_code")["credit_village"].agg(["size", "sum"])
-    townships["villages"] = townships["township_code"].map(village_counts["size"])
-    townships["credit_villages"] = townships["township_code"].map(village_counts["sum"])
+    per_township = villages.groupby("township_code").agg(villages=("village_code", "size"),
+                                                         credit_villages=("credit_village", "sum"),
+                                                         assessed_villages=("assessed", "sum"),
+                                                         listed=("listed", "sum"))
+    for column in per_township.columns:
+        townships[column] = townships["township_code"].map(per_township[column])
+    townships["graded_share"] = townships["households"] / townships["listed"]
+    townships["assessed"] = (townships["assessed_villages"] == townships["villages"]) & \
+        (townships["graded_share"] >= rules.min_graded_share)
     criteria = townships["township_code"].map(lambda c: rules.criteria_for(str(c)))
     _criterion(townships, "credit_village_share", townships["credit_villages"] / townships["villages"],
                criteria.map(lambda c: c.credit_village_share), at_least=True)
-    townships["credit_township"] = _repayment_criteria(townships, criteria) & townships["credit_village_share_met"]
+    townships["credit_township"] = (_repayment_criteria(townships, criteria)
+                                    & _holds(townships, "credit_village_share") & townships["assessed"])
     return villages, townships

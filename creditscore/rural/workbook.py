@@ -39,7 +39,8 @@ _CRITERIA = {  # name → (Chinese label, a share the assessor reads in percent?
 _PLACE_LABELS = {"township_code": "乡镇代码", "township_name": "乡镇", "village_code": "村代码",
                  "village_name": "村", "households": "农户数", "credit_households": "信用户数",
                  "borrowers": "借款户数", "late_borrowers": "逾期户数", "outstanding_yuan": "贷款余额（元）",
-                 "npl_yuan": "不良贷款（元）", "villages": "行政村数", "credit_villages": "信用村数"}
+                 "npl_yuan": "不良贷款（元）", "villages": "行政村数", "credit_villages": "信用村数",
+                 "listed": "名册户数", "graded_share": "评级覆盖率"}
 ERROR_LABELS = {"sheet": "工作表", "row": "行号", "column": "列", "value": "原值", "reason_zh": "原因",
                 "reason": "reason (English)"}
 
@@ -53,16 +54,23 @@ def criteria_notes(table: pd.DataFrame) -> pd.Series:
     names = [c for c in _CRITERIA if f"{c}_met" in table]
     notes = []
     for i in range(len(table)):
+        if "assessed" in table and not bool(table["assessed"].iloc[i]):
+            graded, listed = int(table["households"].iloc[i]), int(table["listed"].iloc[i])
+            notes.append(f"未评定：{listed}户中仅{graded}户完成评级，证据不足 — not assessed: {graded} of {listed} "
+                         "households graded")
+            continue
         parts = []
         for c in names:
             value, threshold = table[c].iloc[i], table[f"{c}_threshold"].iloc[i]
             if pd.isna(value):
+                parts.append(f"{_CRITERIA[c]}：无数据，不适用 — no data, not applicable")
                 continue
             if not table[f"{c}_met"].iloc[i]:
                 side = "低于" if c != "npl_ratio" else "高于"
                 gap = abs(value - threshold) * 100
                 parts.append(f"{_CRITERIA[c]}{_percent(value)}，{side}标准{_percent(threshold)}（差{gap:.1f}个百分点）")
-        notes.append("；".join(parts) if parts else "各项标准均达到")
+        missed = [p for p in parts if "不适用" not in p]
+        notes.append("；".join(parts) if missed else "；".join(["适用标准均达到", *parts]))
     return pd.Series(notes, index=table.index, dtype="object")
 
 
@@ -77,7 +85,8 @@ def _place_sheet(table: pd.DataFrame, verdict: str, verdict_zh: str) -> pd.DataF
         if c in table:
             out[label] = table[c].round(4)
             out[f"{label}标准"] = table[f"{c}_threshold"]
-            out[f"{label}达标"] = np.where(table[f"{c}_met"], "是", "否")
+            met = table[f"{c}_met"]
+            out[f"{label}达标"] = np.where(met.isna(), "不适用", np.where(met.fillna(False).astype(bool), "是", "否"))
     out[verdict_zh] = np.where(table[verdict], "是", "否")
     out["评定说明"] = criteria_notes(table)
     return out

@@ -215,11 +215,15 @@ def test_the_workbook_read_back_matches_a_hand_computation_of_the_village_criter
             assert row["按时还款率"] == pytest.approx(round(1 - late / borrowers, 4))
         if outstanding:
             assert row["不良贷款率"] == pytest.approx(round(npl / outstanding, 4))
-        met = (credit / len(members) >= criteria.credit_household_share
+        listed = int(row["名册户数"])  # the file's rows for the village, graded or not
+        assert listed >= len(members)
+        assessed = len(members) / listed >= policy.min_graded_share
+        met = (assessed and credit / len(members) >= criteria.credit_household_share
                and (not borrowers or 1 - late / borrowers >= criteria.on_time_repayment)
                and (not outstanding or npl / outstanding <= criteria.npl_ratio))
         assert row["是否信用村"] == ("是" if met else "否")
-        assert (row["评定说明"] == "各项标准均达到") == met
+        assert row["评定说明"].startswith("适用标准均达到") == met
+        assert row["评定说明"].startswith("未评定") == (not assessed)
 
 
 def test_csv_and_parquet_outputs_keep_every_table(graded: BatchResult, tmp_path: Path) -> None:
@@ -379,6 +383,26 @@ def test_a_township_workbook_with_a_sheet_per_village(service: GradingService, s
     sheets = pd.read_excel(write_result(result, tmp_path / "out.xlsx")[0], sheet_name=None, engine="openpyxl")
     assert sheets[SHEETS["errors"]][["工作表", "行号"]].values.tolist() == [["西村", 7]]
     assert set(sheets[SHEETS["households"]]["工作表"]) == {"东村", "西村"}
+
+
+def test_counts_add_up_with_bad_rows_at_the_same_row_number_on_two_sheets(service: GradingService,
+                                                                          surveys: pd.DataFrame,
+                                                                          tmp_path: Path) -> None:
+    wb = Workbook()
+    first, second = wb.active, wb.create_sheet("西村")
+    first.title = "东村"
+    for ws, rows in ((first, range(63, 66)), (second, range(66, 69))):
+        ws.append(HEADERS)
+        for i in rows:
+            ws.append(_row(surveys.loc[i]))
+        ws.cell(row=3, column=HEADERS.index("身份证号") + 1, value="not an ID")  # row 3 of each sheet
+    wb.save(tmp_path / "two-bad.xlsx")
+    result = _grade(service, tmp_path / "two-bad.xlsx", as_of=AS_OF)
+    assert (result.rows, result.scored_rows, result.rejected_rows) == (6, 4, 2)
+    assert result.scored_rows + result.rejected_rows == result.rows
+    summary = pd.read_excel(write_result(result, tmp_path / "out.xlsx")[0], sheet_name=SHEETS["summary"],
+                            engine="openpyxl").set_index("项目 item")["内容 value"]
+    assert int(summary["未评级（见“错误”表） not graded (see errors)"]) == 2
 
 
 def test_a_sheet_missing_a_required_column_is_named(service: GradingService, surveys: pd.DataFrame,

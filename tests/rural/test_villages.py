@@ -64,10 +64,11 @@ def test_villages_and_townships_match_the_hand_computation(policy: Policy) -> No
     south = v.loc["南村"]  # 栾城区 (130111) asks for 70 % credit households: 2 of 3 misses by 0.033
     assert south["credit_household_share_threshold"] == 0.7
     assert south["credit_household_share_margin"] == pytest.approx(2 / 3 - 0.7)
-    assert bool(south["on_time_repayment_met"])
-    assert bool(south["npl_ratio_met"])
+    assert pd.isna(south["on_time_repayment_met"])  # no borrowers: not applicable, never "met"
+    assert pd.isna(south["npl_ratio_met"])
     assert not south["credit_village"]
-    assert v.loc["北村", "credit_village"]
+    assert v.loc["北村", "credit_village"]  # no borrowers either: the criteria that apply are met
+    assert bool(v["assessed"].all())  # every listed household was graded
 
     t = townships.set_index("township_name")
     assert (t.loc["王曲镇", "villages"], t.loc["王曲镇", "credit_villages"]) == (2, 0)
@@ -82,3 +83,24 @@ def test_every_household_is_counted_once(policy: Policy) -> None:
     twice = pd.concat([_households(), _households().iloc[:3]])
     villages, _ = assess_villages(GRADES, twice, loans, delinquencies, as_of=T, policy=policy)
     assert villages["households"].sum() == 12
+
+
+def test_no_verdict_from_too_little_evidence(policy: Policy) -> None:
+    """A village of which too few listed households could be graded is not assessed, whatever their grades."""
+    loans, delinquencies = _loans()
+    listed = pd.Series({"130111101202": 108, "130111101201": 3})  # 北村: 3 of 108 rows graded
+    villages, townships = assess_villages(GRADES, _households(), loans, delinquencies, as_of=T, policy=policy,
+                                          listed=listed)
+    v = villages.set_index("village_name")
+    assert (v.loc["北村", "households"], v.loc["北村", "listed"]) == (3, 108)
+    assert not v.loc["北村", "assessed"]
+    assert not v.loc["北村", "credit_village"]  # all three AAA/AA, but three of 108 say nothing
+    assert v.loc["南村", "assessed"]
+    t = townships.set_index("township_name")
+    assert not t.loc["冶河镇", "assessed"]
+    assert not t.loc["冶河镇", "credit_township"]
+    from creditscore.rural.workbook import criteria_notes
+
+    notes = criteria_notes(villages).set_axis(villages["village_name"])
+    assert "not assessed: 3 of 108 households graded" in notes["北村"]
+    assert "不适用" in notes["南村"]
