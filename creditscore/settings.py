@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     grade_in_thread: bool = False
     #: Largest accepted upload for batch files, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
+    #: Most data rows a household file may hold (all sheets). A batch's memory grows with its rows (~2.5 GB at a
+    #: million, measured): past this the file is refused before it is read.
+    batch_max_rows: int = Field(1_100_000, ge=1)
     #: Days a finished batch's workbook and report are kept (they hold graded households; then deleted).
     batch_retention_days: int = 30
     #: Audit rows older than this many days are moved by ``creditscore audit archive`` into compressed, verifiable

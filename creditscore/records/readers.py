@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import pandas as pd
 
 from creditscore.errors import UnreadableFile
 
-__all__ = ["SUPPORTED", "Chunk", "count_rows", "read_chunks", "sheet_names"]
+__all__ = ["SUPPORTED", "Chunk", "Limits", "check_file", "count_rows", "read_chunks", "sheet_names"]
 
 SUPPORTED = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet")
 _SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -37,6 +38,90 @@ class Chunk:
 
     frame: pd.DataFrame
     row_numbers: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How large a file may be before a reader touches it — so a hostile or huge one is refused in bounded memory
+    and time, with one sentence, instead of exhausting the process inside a native reader.
+
+    An ``.xlsx`` is a zip: a few MB can declare gigabytes of XML. Its members' declared sizes and its sheets'
+    recorded dimensions are checked first; a CSV's lines are counted as a stream; a Parquet file's row count is
+    in its footer.
+    """
+
+    #: Data rows of a file (all sheets): 1,100,000 covers Excel's 1,048,576 rows a sheet with room for a title.
+    max_rows: int = 1_100_000
+    #: Cells of one worksheet as its dimension records them (rows × columns).
+    max_cells: int = 40_000_000
+    #: Bytes a spreadsheet may inflate to, all members together.
+    max_inflated_bytes: int = 1_500 * 1024 * 1024
+    #: Inflation ratio above which a large member is a zip bomb, not a spreadsheet (XML packs 5–20×).
+    max_ratio: int = 200
+
+
+DEFAULT_LIMITS = Limits()
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension[^>]*\bref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.decode():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _refuse(path: Path, zh: str, en: str) -> UnreadableFile:
+    return UnreadableFile(f"{path.name}: {zh} — {en}")
+
+
+def check_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a file past ``limits`` before any reader opens it (raises :class:`UnreadableFile`, in Chinese and
+    English). Reads the zip directory and a few KB of each worksheet at most."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if not p.is_file():
+        return  # the reader says "no such file"
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        try:
+            with zipfile.ZipFile(p) as zf:
+                members = zf.infolist()
+                inflated = sum(m.file_size for m in members)
+                if inflated > limits.max_inflated_bytes:
+                    mb, cap = inflated / 2**20, limits.max_inflated_bytes / 2**20
+                    raise _refuse(p, f"解压后达{mb:,.0f} MB，超过{cap:,.0f} MB上限",
+                                  f"it inflates to {mb:,.0f} MB, over the {cap:,.0f} MB limit")
+                for m in members:
+                    if m.file_size > 50 * 2**20 and m.file_size > limits.max_ratio * max(m.compress_size, 1):
+                        raise _refuse(p, "文件异常（压缩比过高，疑似压缩炸弹），已拒收",
+                                      f"member {m.filename} inflates {m.file_size / max(m.compress_size, 1):,.0f}×: "
+                                      "refused as a zip bomb")
+                rows = 0
+                for m in members:
+                    if not (m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")):
+                        continue
+                    with zf.open(m) as fh:
+                        head = fh.read(4096)
+                    found = _DIMENSION.search(head)
+                    if found is None or found.group(3) is None:
+                        continue
+                    height = int(found.group(4)) - int(found.group(2)) + 1
+                    width = _column_number(found.group(3)) - _column_number(found.group(1)) + 1
+                    rows += height
+                    if height * width > limits.max_cells:
+                        raise _refuse(p, f"工作表有{height:,}行×{width:,}列，超过上限",
+                                      f"a worksheet spans {height:,} rows × {width:,} columns, over the "
+                                      f"{limits.max_cells:,}-cell limit")
+                if rows > limits.max_rows + 1_000:
+                    raise _refuse(p, f"共{rows:,}行，超过{limits.max_rows:,}行上限，请分成几个文件",
+                                  f"{rows:,} rows, over the {limits.max_rows:,}-row limit: split the file")
+        except zipfile.BadZipFile:
+            raise _refuse(p, "不是有效的Excel文件（文件损坏或并非xlsx）", "not a valid Excel workbook") from None
+    elif suffix in (".csv", ".txt", ".parquet"):
+        rows = count_rows(p)
+        if rows is not None and rows > limits.max_rows + 1_000:
+            raise _refuse(p, f"共{rows:,}行，超过{limits.max_rows:,}行上限，请分成几个文件",
+                          f"{rows:,} rows, over the {limits.max_rows:,}-row limit: split the file")
 
 
 def _encoding(path: Path) -> str:
@@ -112,6 +197,7 @@ def sheet_names(path: str | Path) -> list[str]:
         raise UnreadableFile(f"{p}: no such file")
     if p.suffix.lower() not in _SPREADSHEETS:
         return [""]
+    check_file(p, Limits(max_rows=2**62))  # the zip's inflation and the sheets' size, before calamine opens it
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -206,6 +292,7 @@ def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int 
         if suffix in (".csv", ".txt"):
             yield from _csv_chunks(p, chunk_rows, header_row, header_score)
         elif suffix in _SPREADSHEETS:
+            check_file(p, Limits(max_rows=2**62))  # never hand a zip bomb to the native reader
             yield from _xlsx_chunks(p, chunk_rows, header_row, header_score, sheet)
         else:
             yield from _parquet_chunks(p, chunk_rows)

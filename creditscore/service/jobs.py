@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 from creditscore.decisions.scorer import Scorer
 from creditscore.errors import CreditScoreError, InvalidValue
 from creditscore.records.ids import mask_ids_in_text
+from creditscore.records.readers import Limits
 from creditscore.records.subjects import Segment
 from creditscore.rural.batch import BatchResult, Progress, grade_household_file
 from creditscore.rural.report import write_report
@@ -31,6 +32,7 @@ from creditscore.rural.workbook import FORMATS, write_result
 from creditscore.service.audit import write_audit
 from creditscore.service.keys import Caller
 from creditscore.service.models import ModelSet
+from creditscore.settings import get_settings
 from creditscore.store import Store
 from creditscore.store.tables import BATCH_JOBS
 
@@ -63,7 +65,7 @@ class BatchOutcome:
 def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: BatchQuery, *, out: str | Path,
                         report: str | Path | None = None, source: str = "", as_of: dt.date | None = None,
                         header_row: int | None = None, chunk_rows: int = 50_000, sheets: list[str] | None = None,
-                        progress: Progress | None = None) -> BatchOutcome:
+                        progress: Progress | None = None, max_rows: int | None = None) -> BatchOutcome:
     """Grade a household file, write its results and report, and log the query — for every door alike.
 
     ``out`` by its suffix (.xlsx, .csv, .parquet); ``report`` the HTML report (None: none). The audit line is
@@ -77,8 +79,9 @@ def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: B
         raise InvalidValue(f"{Path(out).name}: output must end in one of {', '.join(FORMATS)}")
     status = 500
     try:
+        limits = Limits(max_rows=max_rows or get_settings().batch_max_rows)
         result = grade_household_file(store, scorer, path, as_of=as_of, header_row=header_row, chunk_rows=chunk_rows,
-                                      progress=progress, sheets=sheets)
+                                      progress=progress, sheets=sheets, limits=limits)
         status = 200
     except CreditScoreError:
         status = 422

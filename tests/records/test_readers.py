@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from creditscore.errors import UnreadableFile
-from creditscore.records.readers import count_rows, read_chunks
+from creditscore.records.readers import Limits, check_file, count_rows, read_chunks, sheet_names
 
 
 def _all(path: Path, **kw) -> tuple[pd.DataFrame, list[int]]:
@@ -102,3 +102,90 @@ def test_the_header_row_is_found_under_a_title_by_its_known_columns(tmp_path: Pa
     assert chunk.row_numbers.tolist() == [4]
     (plain,) = read_chunks(tmp_path / "t.csv")  # without a score: the first non-blank line
     assert next(iter(plain.frame.columns)) == "XX村农户信息采集表"
+
+
+# --- hostile and huge files: refused before a reader opens them, in bounded memory and time ------------------
+
+
+def _bomb(path: Path, inflated_mb: int) -> Path:
+    """A workbook whose one sheet inflates to ``inflated_mb`` MB of whitespace from a few hundred KB."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["户主姓名", "身份证号"])
+    wb.save(path)
+    with zipfile.ZipFile(path) as src:
+        parts = {name: src.read(name) for name in src.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            if name == "xl/worksheets/sheet1.xml":
+                with out.open(name, "w") as fh:
+                    fh.write(data[:-len(b"</worksheet>")])
+                    block = b" " * (1 << 20)
+                    for _ in range(inflated_mb):
+                        fh.write(block)
+                    fh.write(b"</worksheet>")
+            else:
+                out.writestr(name, data)
+    return path
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
+    import resource
+    import time
+
+    path = _bomb(tmp_path / "bomb.xlsx", 120)
+    assert path.stat().st_size < 2 * 1024 * 1024
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for attempt in (lambda: list(read_chunks(path)), lambda: sheet_names(path), lambda: check_file(path)):
+        with pytest.raises(UnreadableFile, match="zip bomb") as refused:
+            attempt()
+        assert "压缩炸弹" in str(refused.value)
+    assert time.perf_counter() - started < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KiB: nothing inflated
+
+
+def test_a_sheet_declaring_millions_of_rows_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    from openpyxl import Workbook
+
+    path = tmp_path / "tall.xlsx"
+    wb = Workbook()
+    wb.active.append(["户主姓名", "身份证号"])
+    wb.active.append(["张三", "1"])
+    wb.save(path)
+    with zipfile.ZipFile(path) as src:
+        parts = {name: src.read(name) for name in src.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    start = sheet.index(b"<dimension")
+    end = sheet.index(b"/>", start) + 2
+    parts["xl/worksheets/sheet1.xml"] = sheet[:start] + b'<dimension ref="A1:AZ3000000"/>' + sheet[end:]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+    with pytest.raises(UnreadableFile, match="3,000,000 rows × 52 columns"):
+        list(read_chunks(path))
+    with pytest.raises(UnreadableFile, match="split the file"):
+        check_file(path, Limits(max_rows=1_000_000, max_cells=10**12))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_a_file_past_the_row_limit_is_refused_before_it_is_read(tmp_path: Path, suffix: str) -> None:
+    frame = pd.DataFrame({"户主姓名": ["张三"] * 2_000, "身份证号": ["x"] * 2_000})
+    path = tmp_path / f"rows{suffix}"
+    {".csv": lambda: frame.to_csv(path, index=False), ".parquet": lambda: frame.to_parquet(path),
+     ".xlsx": lambda: frame.to_excel(path, index=False)}[suffix]()
+    check_file(path, Limits(max_rows=5_000))
+    with pytest.raises(UnreadableFile, match=r"2,00\d rows, over the 500-row limit: split the file") as refused:
+        check_file(path, Limits(max_rows=500))
+    assert "请分成几个文件" in str(refused.value)
+
+
+def test_a_damaged_workbook_is_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 this is not a zip at all")
+    with pytest.raises(UnreadableFile, match="not a valid Excel workbook"):
+        check_file(path)
