@@ -17,6 +17,8 @@ from creditscore.errors import (
     InvalidCode,
     InvalidRecord,
     ModelMismatch,
+    NotReady,
+    TooLarge,
     UnknownKind,
     UnknownSubject,
     UnreadableFile,
@@ -36,6 +38,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (NotPermitted, 403, "not permitted"),
     (UnknownSubject, 404, "unknown subject"),
     (UnknownObjection, 404, "unknown objection or record"),
+    (NotReady, 409, "not ready"),
     (ObjectionError, 422, "objection not possible"),
     (InvalidCode, 422, "invalid identifier"),
     (InvalidRecord, 422, "invalid records"),
@@ -45,10 +48,6 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (ModelsUnavailable, 503, "model unavailable"),
     (ConfigError, 503, "configuration error"),
 ]
-
-
-class PayloadTooLarge(CreditScoreError):
-    """An upload larger than the service accepts."""
 
 
 def problem(request: Request, status: int, title: str, detail: str, **extra: object) -> JSONResponse:
@@ -67,8 +66,8 @@ def internal_error(request: Request) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(PayloadTooLarge)
-    async def too_large(request: Request, exc: PayloadTooLarge) -> JSONResponse:
+    @app.exception_handler(TooLarge)
+    async def too_large(request: Request, exc: TooLarge) -> JSONResponse:
         return problem(request, 413, "payload too large", str(exc))
 
     @app.exception_handler(Overloaded)

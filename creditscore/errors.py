@@ -63,3 +63,11 @@ class InvalidValue(CreditScoreError, ValueError):
 
 class InsufficientData(CreditScoreError, ValueError):
     """The data cannot answer the question asked (no subject on that date, no training dates recorded)."""
+
+
+class TooLarge(CreditScoreError, ValueError):
+    """An upload or a file larger than the configured limit."""
+
+
+class NotReady(CreditScoreError, LookupError):
+    """A result asked for before it exists, or of a job that failed: the message says which and why."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +11,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import CallerDep, ServiceDep
-from api.errors import PayloadTooLarge
 from api.schemas import PROBLEMS, JobStatus
-from creditscore.errors import UnknownSubject
+from creditscore.errors import NotReady, UnknownSubject
 from creditscore.rural.workbook import SHEETS
 from creditscore.service.jobs import BatchQuery, Jobs
 from creditscore.service.keys import Role
@@ -48,17 +45,10 @@ def submit_batch(
     in the errors sheet with its row number, column and the reason in Chinese.
     """
     caller.require(Role.ASSESSOR, Role.BANK)
-    suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
-    limit = service.settings.max_upload_bytes
-    with tempfile.NamedTemporaryFile(delete=False, suffix=suffix) as tmp:
-        shutil.copyfileobj(file.file, tmp, length=1 << 20)
-        size = tmp.tell()
-    if size > limit:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise PayloadTooLarge(f"the file has {size:,} bytes; the limit is {limit:,}")
     jobs: Jobs = request.app.state.jobs
     query = BatchQuery(caller, purpose.strip(), authorization_ref.strip(), "household_batch", request.state.request_id)
-    job_id = jobs.submit(Path(tmp.name), query, filename=Path(file.filename or "upload").name, as_of=as_of)
+    job_id = jobs.accept(file.file, query, filename=Path(file.filename or "upload.csv").name,
+                         max_bytes=service.settings.max_upload_bytes, as_of=as_of)
     return _status(request, jobs.get(job_id))
 
 
@@ -67,6 +57,15 @@ def _job(request: Request, job_id: str, caller_prefix: str, admin: bool) -> dict
     if job is None or (job["owner"] != caller_prefix and not admin):
         raise UnknownSubject(f"no batch job {job_id} for this key")
     return job
+
+
+def _ready(job: dict[str, object]) -> None:
+    """A result exists only for a done job: otherwise say why (409), not "unknown" (404)."""
+    if job["status"] == "done":
+        return
+    if job["status"] in ("queued", "running"):
+        raise NotReady(f"仍在评级中，请稍后再取 — job {job['job_id']} is {job['status']}: poll it until it is done")
+    raise NotReady(f"job {job['job_id']} is {job['status']}: {job['message'] or 'no result'}")
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatus, summary="Progress of a batch job")
@@ -85,8 +84,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def job_result(request: Request, job_id: str, caller: CallerDep) -> Response:
     caller.require(Role.ASSESSOR, Role.BANK)
     job = _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN)
-    if job["status"] != "done":
-        raise UnknownSubject(f"job {job_id} is {job['status']}: {job['message'] or 'no result yet'}")
+    _ready(job)
     data = request.app.state.jobs.outputs(job_id)[0].read_bytes()
     return Response(io.BytesIO(data).getvalue(), media_type=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=grades-{job_id[:8]}.xlsx"})
@@ -99,6 +97,5 @@ def job_result(request: Request, job_id: str, caller: CallerDep) -> Response:
 def job_report(request: Request, job_id: str, caller: CallerDep) -> HTMLResponse:
     caller.require(Role.ASSESSOR, Role.BANK)
     job = _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN)
-    if job["status"] != "done":
-        raise UnknownSubject(f"job {job_id} is {job['status']}: {job['message'] or 'no report yet'}")
+    _ready(job)
     return HTMLResponse(request.app.state.jobs.outputs(job_id)[1].read_text(encoding="utf-8"))

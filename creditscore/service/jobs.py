@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import insert, select, update
 
 from creditscore.decisions.scorer import Scorer
-from creditscore.errors import CreditScoreError, InvalidValue
+from creditscore.errors import CreditScoreError, InvalidValue, TooLarge
 from creditscore.records.ids import mask_ids_in_text
+from creditscore.records.messages_zh import reason_zh
 from creditscore.records.readers import Limits
 from creditscore.records.subjects import Segment
 from creditscore.rural.batch import BatchResult, Progress, grade_household_file
@@ -96,6 +100,16 @@ def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: B
     return BatchOutcome(result, written, page)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process of that number: alive
+        return True
+    return True
+
+
 class Jobs:
     """Batch jobs: their state in the store (any worker answers a poll), their results in the data folder.
 
@@ -107,13 +121,16 @@ class Jobs:
 
     HEARTBEAT = dt.timedelta(seconds=30)
     STALLED = dt.timedelta(minutes=3)
-    _STALLED_MESSAGE = "the service stopped while the file was being graded: upload it again"
+    _STALLED_MESSAGE = ("评级过程中服务已停止，请重新上传 — the service stopped while the file was being graded: "
+                        "upload it again")
 
     def __init__(self, store: Store, models: ModelSet, folder: Path) -> None:
         self.store = store
         self.models = models
         self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.uploads = folder / "uploads"  # households' files while they wait or are graded; never /tmp
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
         self._mine: set[str] = set()  # this worker's queued and running jobs
         self._lock = threading.Lock()
@@ -152,6 +169,21 @@ class Jobs:
         conn.execute(update(BATCH_JOBS).where(*where)
                      .values(status="failed", updated_at=now, message=self._STALLED_MESSAGE))
 
+    def _dead_workers(self, conn) -> list[str]:
+        """Active jobs whose worker, on this host, is no longer running: failed at once, not in 3 minutes."""
+        host = socket.gethostname()
+        rows = conn.execute(select(BATCH_JOBS.c.job_id, BATCH_JOBS.c.worker)
+                            .where(BATCH_JOBS.c.status.in_(ACTIVE))).all()
+        dead = []
+        for job_id, worker in rows:
+            where, _, pid = (worker or "").rpartition(":")
+            if where == host and pid.isdigit() and not _alive(int(pid)):
+                dead.append(job_id)
+        if dead:
+            conn.execute(update(BATCH_JOBS).where(BATCH_JOBS.c.job_id.in_(dead))
+                         .values(status="failed", updated_at=dt.datetime.now(dt.UTC), message=self._STALLED_MESSAGE))
+        return dead
+
     def housekeeping(self, retention_days: int) -> None:
         """At start-up: fail jobs no worker vouches for any more; delete results past their retention.
 
@@ -160,6 +192,8 @@ class Jobs:
         now = dt.datetime.now(dt.UTC)
         with self.store.engine.begin() as conn:
             self._fail_stalled(conn, now)
+            self._dead_workers(conn)
+            waiting = set(conn.execute(select(BATCH_JOBS.c.job_id).where(BATCH_JOBS.c.status.in_(ACTIVE))).scalars())
             old = conn.execute(select(BATCH_JOBS.c.job_id)
                                .where(BATCH_JOBS.c.status.in_(["done", "failed"]),
                                       BATCH_JOBS.c.updated_at < now - dt.timedelta(days=retention_days))).scalars()
@@ -171,6 +205,9 @@ class Jobs:
         for job_id in expired:
             for path in self.outputs(job_id):
                 path.unlink(missing_ok=True)
+        for upload in self.uploads.iterdir():  # a file whose job ended or never was: the households' data goes
+            if upload.stem not in waiting:
+                upload.unlink(missing_ok=True)
 
     def outputs(self, job_id: str) -> tuple[Path, Path]:
         """Where a job's workbook and report are kept."""
@@ -186,11 +223,39 @@ class Jobs:
     def get(self, job_id: str) -> dict[str, object] | None:
         job = self._read(job_id)
         now = dt.datetime.now(dt.UTC)
-        if job is not None and job["status"] in ACTIVE and job["updated_at"] < now - self.STALLED:
+        if job is not None and job["status"] in ACTIVE:
             with self.store.engine.begin() as conn:  # its worker died: say so now, not at the next start-up
-                self._fail_stalled(conn, now, job_id)
+                if job["updated_at"] < now - self.STALLED:
+                    self._fail_stalled(conn, now, job_id)
+                elif job_id in self._dead_workers(conn):
+                    self._forget_upload(job_id)
             job = self._read(job_id)
         return job
+
+    def _forget_upload(self, job_id: str) -> None:
+        for upload in self.uploads.glob(f"{job_id}.*"):
+            upload.unlink(missing_ok=True)
+
+    def accept(self, stream: BinaryIO, query: BatchQuery, *, filename: str, max_bytes: int,
+               as_of: dt.date | None = None) -> str:
+        """Receive an uploaded file into the uploads folder (at most ``max_bytes``, counted as it arrives) and
+        queue it. A file past the limit is refused before more of it is written."""
+        job_id = uuid.uuid4().hex
+        suffix = Path(filename).suffix.lower() or ".csv"
+        path = self.uploads / f"{job_id}{suffix}"
+        size = 0
+        try:
+            with path.open("wb") as out:
+                while chunk := stream.read(1 << 20):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLarge(f"文件超过{max_bytes:,}字节上限 — the file has more than {max_bytes:,} bytes, "
+                                       "the upload limit: split it")
+                    out.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return self.submit(path, query, filename=filename, as_of=as_of, job_id=job_id)
 
     def _read(self, job_id: str) -> dict[str, object] | None:
         with self.store.engine.connect() as conn:
@@ -203,16 +268,17 @@ class Jobs:
                 job[k] = job[k].replace(tzinfo=dt.UTC)
         return job
 
-    def submit(self, path: Path, query: BatchQuery, *, filename: str, as_of: dt.date | None = None) -> str:
+    def submit(self, path: Path, query: BatchQuery, *, filename: str, as_of: dt.date | None = None,
+               job_id: str | None = None) -> str:
         """Queue a file for grading; the upload is deleted once graded (or if the job cannot be recorded)."""
-        job_id = uuid.uuid4().hex
+        job_id = job_id or uuid.uuid4().hex
         now = dt.datetime.now(dt.UTC)
         try:
             with self.store.engine.begin() as conn:
                 conn.execute(insert(BATCH_JOBS).values(job_id=job_id, owner=query.caller.key_prefix,
                                                        filename=mask_ids_in_text(filename)[:255], status="queued",
                                                        processed=0, scored=0, rejected=0, created_at=now,
-                                                       updated_at=now))
+                                                       updated_at=now, worker=self.worker))
         except BaseException:  # the store out of reach, say: the upload (households' data) is not left behind
             path.unlink(missing_ok=True)
             raise
@@ -233,11 +299,13 @@ class Jobs:
             result = outcome.result
             self._update(job_id, status="done", rows=result.rows, processed=result.rows,
                          scored=result.scored_rows, rejected=result.rejected_rows)
-        except CreditScoreError as exc:
-            self._update(job_id, status="failed", message=str(exc))
+        except CreditScoreError as exc:  # named by the user's file, never the upload's own name
+            said = str(exc).replace(path.name, filename).replace(str(path), filename)
+            self._update(job_id, status="failed", message=f"“{filename}”无法评级：{reason_zh(said)} — {said}")
         except Exception as exc:  # the type only: a traceback's locals and messages may hold households' data
             log.error("batch job %s failed: %s", job_id, type(exc).__name__)
-            self._update(job_id, status="failed", message="unexpected error while scoring the file")
+            self._update(job_id, status="failed", message=f"“{filename}”评级时发生意外错误，请联系管理员 — "
+                                                          f"unexpected error while grading the file (job {job_id})")
         finally:
             path.unlink(missing_ok=True)
             with self._lock:

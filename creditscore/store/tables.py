@@ -166,6 +166,7 @@ BATCH_JOBS = Table(
     Column("message", Text(), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("worker", String(120), nullable=True, comment="host:pid of the process grading the job"),
     comment="household batch jobs: in the store so that every service worker can report on every job",
 )
 

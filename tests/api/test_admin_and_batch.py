@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import tempfile
 import time
 from types import SimpleNamespace
 
@@ -121,10 +120,14 @@ def test_household_batch_upload_poll_download(client: TestClient, store: Store, 
 
 
 def test_batch_upload_limits_and_roles(client: TestClient, keys: dict[str, str]) -> None:
+    uploads = client.app.state.jobs.uploads
+    before = set(uploads.iterdir())
     big = b"x" * 300_000
     r = client.post("/v1/households/batch", headers=auth(keys["assessor"]), files={"file": ("a.csv", big)},
                     data={"purpose": "x1", "authorization_ref": "AUTH-1"})
     assert r.status_code == 413
+    assert "upload limit" in r.json()["detail"]
+    assert set(uploads.iterdir()) == before  # what arrived before the limit was counted is gone
     r = client.post("/v1/households/batch", headers=auth(keys["analyst"]), files={"file": ("a.csv", b"a,b\n")},
                     data={"purpose": "x1", "authorization_ref": "AUTH-1"})
     assert r.status_code == 403
@@ -134,9 +137,16 @@ def test_an_unreadable_batch_file_fails_with_a_message(client: TestClient, keys:
     r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
                     files={"file": ("农户.xlsx", b"not a workbook")},
                     data={"purpose": "x1", "authorization_ref": "A-12"})
-    status = _finished(client, r.json()["job_id"], keys["assessor"])
+    job = r.json()["job_id"]
+    status = _finished(client, job, keys["assessor"])
     assert status["status"] == "failed"
     assert "Excel" in status["message"]
+    assert "“农户.xlsx”无法评级" in status["message"]  # the user's file, in Chinese and English
+    assert job not in status["message"]  # never the upload's own name
+    assert not list(client.app.state.jobs.uploads.glob(f"{job}*"))  # the upload is gone with the job
+    result = client.get(f"/v1/jobs/{job}/result", headers=auth(keys["assessor"]))
+    assert result.status_code == 409  # why there is no result, not "unknown"
+    assert "failed" in result.json()["detail"]
 
 
 def test_objections_over_http(client: TestClient, store: Store, keys: dict[str, str]) -> None:
@@ -212,9 +222,8 @@ def test_housekeeping_fails_stalled_jobs_and_deletes_old_results(store: Store, t
 def test_an_upload_the_store_cannot_take_is_503_and_leaves_no_copy(client: TestClient, keys: dict[str, str],
                                                                     tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The job cannot be recorded: the caller is told to retry, and the households' file is not left on disk."""
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(uploads))
+    uploads = client.app.state.jobs.uploads
+    before = set(uploads.iterdir())
     dead = SimpleNamespace(engine=create_engine(f"sqlite:///{tmp_path}/no/such/folder/x.db"))
     monkeypatch.setattr(client.app.state.jobs, "store", dead)
     r = client.post("/v1/households/batch", headers=auth(keys["assessor"]),
@@ -222,7 +231,7 @@ def test_an_upload_the_store_cannot_take_is_503_and_leaves_no_copy(client: TestC
                     data={"purpose": "x1", "authorization_ref": "AUTH-1"})
     assert r.status_code == 503, r.text
     assert r.headers["Retry-After"] == "5"
-    assert list(uploads.iterdir()) == []
+    assert set(uploads.iterdir()) == before
 
 
 def _job_row(store: Store, job_id: str, owner: str, status: str, minutes_ago: float) -> None:
@@ -265,3 +274,32 @@ def test_a_worker_vouches_for_its_own_jobs_only(store: Store, tmp_path) -> None:
     assert other.get("hb-lost")["status"] == "failed"
     worker.close()
     other.close()
+
+
+def test_start_up_fails_the_jobs_of_a_dead_worker_at_once_and_deletes_orphan_uploads(store: Store, tmp_path) -> None:
+    import datetime as dt
+    import socket
+    import subprocess
+    import sys
+
+    from sqlalchemy import update
+
+    from creditscore.service.jobs import Jobs
+    from creditscore.service.models import ModelSet
+    from creditscore.store.tables import BATCH_JOBS
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process number that no longer runs: the worker that crashed
+    _job_row(store, "crashed-1", "cs_someone", "running", minutes_ago=0.2)
+    with store.engine.begin() as conn:
+        conn.execute(update(BATCH_JOBS).where(BATCH_JOBS.c.job_id == "crashed-1")
+                     .values(worker=f"{socket.gethostname()}:{gone.pid}", updated_at=dt.datetime.now(dt.UTC)))
+    jobs = Jobs(store, ModelSet(store, model_source="demo"), tmp_path / "jobs")
+    (jobs.uploads / "crashed-1.csv").write_text("户主身份证号\n110105194912310029\n")
+    (jobs.uploads / "never-recorded.xlsx").write_bytes(b"x")
+    jobs.housekeeping(30)
+    job = jobs.get("crashed-1")
+    assert job["status"] == "failed"  # at once, not after three minutes without a heartbeat
+    assert "upload it again" in job["message"]
+    assert list(jobs.uploads.iterdir()) == []
+    jobs.executor.shutdown()
