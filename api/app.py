@@ -22,7 +22,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import errors, serving
 from api.batching import GradeBatcher
 from api.routers import admin, grades, jobs, objections
 from creditscore.service.grading import GradingService
@@ -130,6 +130,9 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
                    registry=registry)
     model_info = Gauge("creditscore_model_info", "active model bundles", ["segment", "version", "family"],
                        registry=registry)
+    restarted = Gauge("creditscore_worker_restarts_total", "workers the supervisor restarted after they died",
+                      registry=registry)
+    restarted.set_function(serving.restarts)
 
     batch_size = Histogram("creditscore_grading_batch_size", "store-backed grades answered together",
                            registry=registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000))

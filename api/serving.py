@@ -14,9 +14,12 @@ connections over the workers, and responses leave at once.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 import socket
+import threading
+from multiprocessing.sharedctypes import Synchronized
 
 import uvicorn
 
@@ -32,37 +35,68 @@ def _listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(app: str, host: str, port: int, factory: bool, log_level: str) -> None:
+#: In a worker: the supervisor's shared counter of restarted workers, for /metrics.
+_SHARED: dict[str, Synchronized] = {}
+log = logging.getLogger("creditscore.serving")
+
+
+def restarts() -> int:
+    """Workers the supervisor restarted since it started (0 in a single-process service)."""
+    counter = _SHARED.get("restarts")
+    return counter.value if counter is not None else 0
+
+
+def _worker(app: str, host: str, port: int, factory: bool, log_level: str, *, counter: Synchronized) -> None:
+    _SHARED["restarts"] = counter  # set before the app is built: its /metrics reads it
     config = uvicorn.Config(app, host=host, port=port, factory=factory, log_level=log_level)
     uvicorn.Server(config).run(sockets=[_listener(host, port)])
 
 
 def serve(app: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, factory: bool = False,
-          log_level: str = "info") -> None:
-    """Serve ``app`` ("module:attribute") with ``workers`` processes (1: in this process)."""
+          log_level: str = "info", check_every: float = 0.5) -> None:
+    """Serve ``app`` ("module:attribute") with ``workers`` processes (1: in this process).
+
+    With several, this process supervises them: a worker that dies (killed, out of memory, a crash in native
+    code) is logged with its exit code and started again, and the count is in every worker's /metrics
+    (``creditscore_worker_restarts_total``). SIGTERM or Ctrl-C stops them all.
+    """
     if workers <= 1:
         uvicorn.run(app, host=host, port=port, factory=factory, log_level=log_level)
         return
     _listener(host, port).close()  # fail here, once, if the port is taken
     context = multiprocessing.get_context("spawn")
-    procs = [context.Process(target=_worker, args=(app, host, port, factory, log_level), name=f"worker-{i}")
-             for i in range(workers)]
-    for proc in procs:
+    counter = context.Value("i", 0)
+    stopping = threading.Event()
+
+    def start(i: int) -> multiprocessing.process.BaseProcess:
+        proc = context.Process(target=_worker, args=(app, host, port, factory, log_level),
+                               kwargs={"counter": counter}, name=f"worker-{i}")
         proc.start()
+        return proc
+
+    procs = [start(i) for i in range(workers)]
 
     def stop(*_: object) -> None:
+        stopping.set()
         for proc in procs:
             if proc.is_alive():
                 proc.terminate()
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        for proc in procs:
-            proc.join()
+        while not stopping.is_set():
+            for i, proc in enumerate(procs):
+                if not proc.is_alive() and not stopping.is_set():
+                    log.warning("worker %d (pid %s) exited with code %s: starting a new one", i, proc.pid,
+                                proc.exitcode)
+                    with counter.get_lock():
+                        counter.value += 1
+                    procs[i] = start(i)
+            stopping.wait(check_every)
     except KeyboardInterrupt:
         stop()
-        for proc in procs:
-            proc.join(timeout=10)
+    for proc in procs:
+        proc.join(timeout=10)
 
 
 if __name__ == "__main__":  # used by benchmarks/api.py to serve both apps the same way

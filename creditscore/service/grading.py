@@ -155,10 +155,13 @@ class GradingService:
         return scorer.decide(features, t)[str(ids[0])]
 
     def ready(self) -> dict[str, object]:
+        """Ready means a grade can be answered: the store readable and writable (the audit line), models loaded."""
         try:
             self.store.counts()
-            store_ok = True
+            readable = True
         except Exception:
-            store_ok = False
-        return {"store": store_ok, "models": {s.value: sc.version for s, sc in self.models.loaded().items()},
+            readable = False
+        writable = readable and self.store.writable()
+        return {"store": readable and writable, "store_readable": readable, "store_writable": writable,
+                "models": {s.value: sc.version for s, sc in self.models.loaded().items()},
                 "generation": self.models.generation}

@@ -11,7 +11,7 @@ import functools
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Date, Engine, String, create_engine, event, func, inspect, select, type_coerce
+from sqlalchemy import Date, Engine, String, create_engine, event, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -94,6 +94,29 @@ class Store:
         if self.dialect != "postgresql":
             return self.engine
         return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def writable(self, *, wait_ms: int = 200) -> bool:
+        """Whether a write could start now: the store up, not read-only, not locked past ``wait_ms``.
+
+        Readiness asks this, not a read: a locked SQLite file or a PostgreSQL replica answers reads while every
+        grade (which writes its audit line) fails.
+        """
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+                    try:
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                        conn.exec_driver_sql("ROLLBACK")
+                    finally:
+                        conn.exec_driver_sql("PRAGMA busy_timeout = 5000")
+                    return True
+                conn.execute(text(f"SET LOCAL lock_timeout = '{int(wait_ms)}ms'"))
+                read_only = conn.execute(text("SELECT pg_is_in_recovery() OR "
+                                              "current_setting('transaction_read_only') = 'on'")).scalar()
+                return not read_only
+        except Exception:
+            return False
 
     def init(self) -> None:
         """Create or upgrade the schema (safe to run on every start)."""

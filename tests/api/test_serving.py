@@ -60,3 +60,75 @@ def test_two_workers_answer_on_one_port(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=20)
     assert proc.returncode is not None
+
+
+def _metrics(port: int) -> str:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Connection": "close"})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return r.read().decode()
+
+
+def _worker_pids(port: int, tries: int = 20) -> set[int]:
+    pids = set()
+    for _ in range(tries):
+        try:
+            text = _metrics(port)
+        except OSError:
+            continue
+        pids |= {int(line.split('pid="')[1].split('"')[0]) for line in text.splitlines()
+                 if line.startswith("creditscore_worker{")}
+    return pids
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_restarted_logged_and_counted(tmp_path: Path) -> None:
+    import signal
+
+    port = _free_port()
+    env = {**os.environ, "CREDITSCORE_DATA_DIR": str(tmp_path / "data"), "CREDITSCORE_MODEL_SOURCE": "demo"}
+    command = [str(Path(sys.executable).with_name("creditscore")), "serve", "--workers", "2", "--port", str(port)]
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 120
+        while len(pids := _worker_pids(port)) < 2:
+            assert time.time() < deadline, "two workers did not come up"
+            time.sleep(0.5)
+        victim = min(pids)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.time() + 120
+        while True:
+            now = _worker_pids(port)
+            if len(now) == 2 and victim not in now:
+                break
+            assert time.time() < deadline, f"the killed worker was not replaced: {now}"
+            time.sleep(0.5)
+        assert "creditscore_worker_restarts_total 1.0" in _metrics(port)
+        assert f"(pid {victim}) exited with code -9: starting a new one" in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_readyz_says_not_ready_when_the_store_cannot_be_written(tmp_path: Path) -> None:
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from api import create_app
+    from creditscore.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", model_source="demo")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").json()["status"] == "ready"
+        holder = sqlite3.connect(settings.store_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            r = client.get("/readyz")
+            assert r.status_code == 503
+            assert (r.json()["store_readable"], r.json()["store_writable"]) == (True, False)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert client.get("/readyz").status_code == 200
