@@ -105,11 +105,16 @@ def install(app: FastAPI) -> None:
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [{"location": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{p['location']}: {p['reason']}" for p in problems)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):  # not JSON at all: a malformed body
+            return problem(request, 400, "malformed body", "the body is not valid JSON: " + detail, problems=problems)
         return problem(request, 422, "invalid request", detail, problems=problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(request, exc.status_code, str(exc.detail).lower(), str(exc.detail))
+        response = problem(request, exc.status_code, str(exc.detail).lower(), str(exc.detail))
+        for name, value in (exc.headers or {}).items():  # 405's Allow, for one
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

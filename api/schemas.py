@@ -30,9 +30,11 @@ def _problem(description: str) -> dict[str, object]:
 
 #: The error responses every /v1 route may give, documented so integrators (and schemathesis) know them.
 PROBLEMS: dict[int | str, dict[str, object]] = {
+    400: _problem("the body is not valid JSON (or not a valid multipart form)"),
     401: _problem("missing, unknown or revoked API key"),
     403: _problem("the key's role may not do this, or the purpose or the person's authorisation is missing"),
     404: _problem("no such subject (or job) in the store"),
+    409: _problem("a batch job's result asked for before it is done, or of a job that failed: the detail says why"),
     413: _problem("upload too large"),
     422: _problem("invalid identifier, records or parameters — the detail says which and why"),
     503: _problem("this worker is overloaded or the credit information store is out of reach (retry after the "
@@ -122,7 +124,18 @@ class InlineGradeRequest(BaseModel):
 
 
 class InlineHouseholdRequest(InlineGradeRequest):
-    model_config = ConfigDict(extra="forbid")
+    """Grade a household from your own records: the household's survey, and its other records by kind."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "purpose": "loan_application", "authorization_ref": "AUTH-2024-000123", "as_of": "2024-06-30",
+        "records": {
+            "households": [{"户主姓名": "王建国", "户主身份证号": "410882197503090017", "县区代码": "410882",
+                            "县区": "沁阳市", "乡镇代码": "410882101", "乡镇": "王曲镇", "村代码": "410882101201",
+                            "村": "东王村", "家庭人口": 4, "劳动力": 2, "承包地面积": "5.5", "家庭年收入": "6.8万元",
+                            "家庭资产": "25万元", "家庭负债": "3万元", "村委会评价": "良好",
+                            "采集日期": "2024-03-15"}],
+            "utility_arrears": [{"subject_id": "410882197503090017", "utility": "电费", "month": "2024-01",
+                                 "amount": "320元"}]}}]})
 
     authorization_ref: str | None = Field(None, max_length=200, examples=["AUTH-2024-000123"],
                                           description="reference of the person's written authorisation — required")
@@ -141,6 +154,14 @@ class ModelInfo(BaseModel):
 
 
 class JobStatus(BaseModel):
+    """A household batch: where it is, what it found, where its workbook and report are."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "0f5c2e1a9b7d4c3e8a6f1d2b3c4e5f60", "status": "done", "rows": 60, "processed": 60, "scored": 50,
+        "rejected": 10, "message": None, "created_at": "2026-12-01T06:00:00Z",
+        "result_url": "http://127.0.0.1:8000/v1/jobs/0f5c2e1a9b7d4c3e8a6f1d2b3c4e5f60/result",
+        "report_url": "http://127.0.0.1:8000/v1/jobs/0f5c2e1a9b7d4c3e8a6f1d2b3c4e5f60/report"}]})
+
     job_id: str
     status: Literal["queued", "running", "done", "failed", "expired"]
     rows: int | None = None

@@ -10,12 +10,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.deps import CallerDep, ServiceDep
+from api.deps import AuthenticatedRoute, CallerDep, ServiceDep
 from api.schemas import PROBLEMS, ModelInfo
 from creditscore.service.audit import query_audit, write_audit
 from creditscore.service.keys import Role
 
-router = APIRouter(prefix="/v1", tags=["models and administration"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["models and administration"], responses=PROBLEMS,
+                   route_class=AuthenticatedRoute)
 
 
 @router.get("/models", response_model=list[ModelInfo], summary="Active model bundles")

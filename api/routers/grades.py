@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.batching import Pending
-from api.deps import CallerDep, ServiceDep
+from api.deps import AuthenticatedRoute, CallerDep, ServiceDep
 from api.schemas import PROBLEMS, GradeResponse, InlineGradeRequest, InlineHouseholdRequest
 from creditscore.decisions.record import DecisionRecord
 from creditscore.errors import CreditScoreError, UnknownSubject
@@ -18,7 +18,8 @@ from creditscore.service.audit import write_audit
 from creditscore.service.grading import GradeQuery, GradingService
 from creditscore.service.keys import Caller, NotPermitted, Role
 
-router = APIRouter(prefix="/v1", tags=["grades"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["grades"], responses=PROBLEMS,
+                   route_class=AuthenticatedRoute)
 
 
 def _required_purpose(purpose: str | None) -> str:

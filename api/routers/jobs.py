@@ -10,14 +10,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import CallerDep, ServiceDep
+from api.deps import AuthenticatedRoute, CallerDep, ServiceDep
 from api.schemas import PROBLEMS, JobStatus
 from creditscore.errors import NotReady, UnknownSubject
 from creditscore.rural.workbook import SHEETS
 from creditscore.service.jobs import BatchQuery, Jobs
 from creditscore.service.keys import Role
 
-router = APIRouter(prefix="/v1", tags=["household batches"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["household batches"], responses=PROBLEMS,
+                   route_class=AuthenticatedRoute)
 
 
 _PUBLIC = ("job_id", "status", "rows", "processed", "scored", "rejected", "message", "created_at")
@@ -30,7 +31,12 @@ def _status(request: Request, job: dict[str, object]) -> JobStatus:
     return JobStatus(**{k: job[k] for k in _PUBLIC}, result_url=url, report_url=report)
 
 
-@router.post("/households/batch", response_model=JobStatus, status_code=202, summary="Upload a household file")
+_JOB_LINKS = {name: {"operationId": op, "parameters": {"job_id": "$response.body#/job_id"}}
+              for name, op in (("status", "job_status"), ("result", "job_result"), ("report", "job_report"))}
+
+
+@router.post("/households/batch", response_model=JobStatus, status_code=202, summary="Upload a household file",
+             responses={202: {"description": "queued", "links": _JOB_LINKS}})
 def submit_batch(
     request: Request, service: ServiceDep, caller: CallerDep,
     file: Annotated[UploadFile, File(description="CSV, XLSX or Parquet; Chinese or English headers")],
@@ -68,7 +74,7 @@ def _ready(job: dict[str, object]) -> None:
     raise NotReady(f"job {job['job_id']} is {job['status']}: {job['message'] or 'no result'}")
 
 
-@router.get("/jobs/{job_id}", response_model=JobStatus, summary="Progress of a batch job")
+@router.get("/jobs/{job_id}", response_model=JobStatus, summary="Progress of a batch job", operation_id="job_status")
 def job_status(request: Request, job_id: str, caller: CallerDep) -> JobStatus:
     caller.require(Role.ASSESSOR, Role.BANK)
     return _status(request, _job(request, job_id, caller.key_prefix, caller.role is Role.ADMIN))
@@ -77,7 +83,8 @@ def job_status(request: Request, job_id: str, caller: CallerDep) -> JobStatus:
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/jobs/{job_id}/result", name="job_result", summary="Download a finished batch's workbook",
+@router.get("/jobs/{job_id}/result", name="job_result", operation_id="job_result",
+            summary="Download a finished batch's workbook",
             response_class=Response,
             responses={200: {"description": "sheets: " + ", ".join(SHEETS.values()),
                              "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
@@ -90,7 +97,8 @@ def job_result(request: Request, job_id: str, caller: CallerDep) -> Response:
                     headers={"Content-Disposition": f"attachment; filename=grades-{job_id[:8]}.xlsx"})
 
 
-@router.get("/jobs/{job_id}/report", name="job_report", summary="The printable HTML report of a finished batch",
+@router.get("/jobs/{job_id}/report", name="job_report", operation_id="job_report",
+            summary="The printable HTML report of a finished batch",
             response_class=HTMLResponse,
             responses={200: {"description": "grades, villages, townships, reasons and errors, with charts",
                              "content": {"text/html": {"schema": {"type": "string"}}}}})

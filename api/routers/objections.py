@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CallerDep, ServiceDep
+from api.deps import AuthenticatedRoute, CallerDep, ServiceDep
 from api.schemas import PROBLEMS
 from creditscore.service.audit import write_audit
 from creditscore.service.keys import Role
 from creditscore.service.objections import file_objection, list_objections, resolve_objection
 
-router = APIRouter(prefix="/v1/objections", tags=["objections"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1/objections", tags=["objections"], responses=PROBLEMS,
+                   route_class=AuthenticatedRoute)
 
 
 class ObjectionRequest(BaseModel):
@@ -45,7 +46,9 @@ class Filed(BaseModel):
     deadline: dt.date
 
 
-@router.post("", response_model=Filed, status_code=201, summary="File an objection (the record stops counting)")
+@router.post("", response_model=Filed, status_code=201, summary="File an objection (the record stops counting)",
+             responses={201: {"description": "filed", "links": {"resolve": {
+                 "operationId": "resolve_objection", "parameters": {"objection_id": "$response.body#/id"}}}}})
 def file(request: Request, body: ObjectionRequest, service: ServiceDep, caller: CallerDep) -> Filed:
     caller.require(Role.BANK, Role.ASSESSOR)
     filed = file_objection(service.store, body.record_kind, body.record_key, filed_by=body.filed_by,
@@ -56,7 +59,8 @@ def file(request: Request, body: ObjectionRequest, service: ServiceDep, caller: 
                  deadline=filed.deadline)
 
 
-@router.post("/{objection_id}/resolution", summary="Answer an objection (upheld: correct or remove; rejected)")
+@router.post("/{objection_id}/resolution", summary="Answer an objection (upheld: correct or remove; rejected)",
+             operation_id="resolve_objection")
 def resolve(request: Request, objection_id: Annotated[int, Path(ge=1, le=2**62, description="objection id")],
             body: Resolution, service: ServiceDep, caller: CallerDep) -> dict[str, str]:
     caller.require(Role.ADMIN)

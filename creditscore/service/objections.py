@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from creditscore.errors import CreditScoreError, InvalidRecord
 from creditscore.policy import Policy, load_policy
@@ -69,8 +69,13 @@ def file_objection(store: Store, kind: str, record_key: str, *, filed_by: str, r
                                                     obj.c.status == "pending")).first()
         if open_ is not None:
             raise ObjectionError(f"record {record_key!r} already has a pending objection (id {open_.id})")
+        key = _objection_key(k.name, record_key, filed_on)
+        earlier = conn.execute(select(func.count()).select_from(obj).where(
+            obj.c.record_key.startswith(key, autoescape=True))).scalar_one()
+        if earlier:  # objected to and answered already today: a new objection is a new record
+            key = f"{key}#{earlier + 1}"
         result = conn.execute(insert(obj).values(
-            record_key=_objection_key(k.name, record_key, filed_on), target_kind=k.name, target_key=record_key,
+            record_key=key, target_kind=k.name, target_key=record_key,
             filed_on=filed_on, filed_by=mask_ids_in_text(filed_by), reason=mask_ids_in_text(reason), status="pending",
             ingested_at=dt.datetime.now(dt.UTC), source="objection"))
         new_id = int(result.inserted_primary_key[0])

@@ -171,10 +171,10 @@ def test_inline_records_with_errors_list_each_problem(client: TestClient, keys: 
     assert "unknown record kinds" in unknown.json()["detail"]
 
 
-def test_malformed_body_is_422_not_500(client: TestClient, keys: dict[str, str]) -> None:
+def test_malformed_body_is_400_not_500(client: TestClient, keys: dict[str, str]) -> None:
     r = client.post("/v1/enterprises/grade", content=b"{not json", headers={**auth(keys["bank"]),
                                                                            "content-type": "application/json"})
-    assert r.status_code == 422
+    assert r.status_code == 400
     r = client.post("/v1/households/grade", json={"records": {"households": "nope"}}, headers=auth(keys["bank"]))
     assert r.status_code == 422
 
@@ -238,3 +238,47 @@ def test_the_access_log_masks_resident_ids(client: TestClient, store: Store, cap
     assert head not in caplog.text
     assert f"/v1/households/{head[:6]}" in caplog.text
     assert head[-4:] + "/grade" in caplog.text
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/v1/enterprises/grade", b"{not json"),
+    ("POST", "/v1/enterprises/grade", b'{"purpose": 1, "records": "x"}'),
+    ("POST", "/v1/households/grade", b"\x00\xff"),
+    ("POST", "/v1/objections", b"[]"),
+    ("POST", "/v1/objections/1/resolution", b"{"),
+])
+def test_authentication_comes_before_the_body(client: TestClient, keys: dict[str, str], method: str, path: str,
+                                              body: bytes) -> None:
+    for headers in ({}, {"X-API-Key": "cs_not_a_key"}):
+        r = client.request(method, path, content=body, headers={**headers, "Content-Type": "application/json"})
+        assert r.status_code == 401, r.text
+        assert r.headers["WWW-Authenticate"] == "ApiKey"
+    r = client.request(method, path, content=body, headers={**auth(keys["admin"]), "Content-Type": "application/json"})
+    assert r.status_code in (400, 422), r.text
+
+
+def test_a_malformed_body_is_400_and_an_invalid_one_422(client: TestClient, keys: dict[str, str]) -> None:
+    malformed = client.post("/v1/enterprises/grade", content=b"{not json", headers={
+        **auth(keys["bank"]), "Content-Type": "application/json"})
+    assert malformed.status_code == 400
+    assert malformed.json()["title"] == "malformed body"
+    invalid = client.post("/v1/enterprises/grade", json={"purpose": "x1", "records": "x"}, headers=auth(keys["bank"]))
+    assert invalid.status_code == 422
+
+
+def test_a_wrong_method_is_405_with_allow(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.delete("/v1/enterprises/91350100M000100Y43/grade", headers=auth(keys["bank"]))
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "GET"
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_every_route_documents_an_example_of_what_it_takes_and_gives(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    household = spec["components"]["schemas"]["InlineHouseholdRequest"]["examples"][0]["records"]
+    assert "households" in household
+    assert "enterprises" not in household  # the household route teaches a household, not a firm
+    assert spec["components"]["schemas"]["JobStatus"]["examples"]
+    batch = spec["paths"]["/v1/households/batch"]["post"]["responses"]["202"]
+    assert set(batch["links"]) == {"status", "result", "report"}
+    assert "400" in spec["paths"]["/v1/enterprises/grade"]["post"]["responses"]

@@ -93,7 +93,7 @@ def test_ids_typed_into_any_field_never_reach_the_log_an_error_or_an_export_in_f
                         json={"record_kind": "penalties", "record_key": penalty, "filed_by": typed, "reason": typed})
     if filed.status_code == 201:
         answers.append(client.post(f"/v1/objections/{filed.json()['id']}/resolution", headers=auth(keys["admin"]),
-                                   json={"upheld": False, "resolved_by": typed}))
+                                   json={"outcome": "rejected", "resolved_by": typed}))
     roster = io.BytesIO(f"户主姓名,身份证号,村代码\n张三,{typed},410882101201\n".encode())
     answers.append(client.post("/v1/households/batch", headers=auth(keys["assessor"]),
                                data={"purpose": typed, "authorization_ref": typed},

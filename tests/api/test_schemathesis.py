@@ -51,3 +51,20 @@ def test_operation_conforms_to_the_schema(running, operation: str) -> None:
         case.call_and_validate(session=client, headers={"X-API-Key": key}, checks=CHECKS)
 
     run()
+
+
+def test_linked_operations_conform_as_a_sequence(running) -> None:
+    """Stateful: upload a batch then poll, fetch the result and the report through the links; file an objection
+    then answer it — each response as documented, none a server error."""
+    schema, client, key = running
+    machine = schema.as_state_machine()
+
+    class Calls(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case):
+            return {"session": client, "headers": {"X-API-Key": key}}
+
+        def validate_response(self, response, case, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Calls.run(settings=settings(max_examples=25, stateful_step_count=4, deadline=None, database=None,
+                                suppress_health_check=list(HealthCheck)))

@@ -128,3 +128,21 @@ def test_objection_commands(firm_store: Store, monkeypatch: pytest.MonkeyPatch) 
     graded = runner.invoke(app, ["grade", FIRM, "--as-of", "2024-06-30"])
     assert graded.exit_code == 0, graded.output
     assert "grade" in graded.output
+
+
+def test_a_record_can_be_objected_to_again_the_day_its_objection_was_rejected(tmp_path) -> None:
+    """Found by the personal-data property test: the second objection of a day collided with the first (a 500)."""
+    from creditscore.service.objections import file_objection, resolve_objection
+    from creditscore.store import Store
+    from creditscore.synth import SynthConfig, generate
+    from creditscore.synth.feeds import load_feeds
+
+    store = Store(f"sqlite:///{tmp_path / 'o.db'}")
+    store.init()
+    load_feeds(store, generate(SynthConfig(seed=3, n_firms=20, n_households=5)).write_files(tmp_path / "feeds"))
+    key = store.records("penalties").iloc[0]["record_key"]
+    first = file_objection(store, "penalties", key, filed_by="法定代表人", reason="已撤销")
+    resolve_objection(store, first.id, upheld=False, resolved_by="信用中心")
+    second = file_objection(store, "penalties", key, filed_by="法定代表人", reason="补充材料")
+    assert second.id != first.id
+    assert second.filed_on == first.filed_on
