@@ -23,13 +23,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.api import LUA, _ms, _wait
-from creditscore.service.keys import Role, create_key
-from creditscore.store import Store
-from creditscore.synth import SynthConfig, generate
-from creditscore.synth.feeds import load_feeds
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the benchmarks package beside the project
+
+from benchmarks.api import LUA, _ms, _wait  # noqa: E402
+from creditscore.service.keys import Role, create_key  # noqa: E402
+from creditscore.store import Store  # noqa: E402
+from creditscore.synth import SynthConfig, generate  # noqa: E402
+from creditscore.synth.feeds import load_feeds  # noqa: E402
 
 
 def _wrk(url: str, connections: int, seconds: int, script: str) -> dict[str, float]:
