@@ -1,25 +1,9 @@
 """Reasons: contributions turned into sentences a subject can read (PIPL art. 24), and the family view.
 
-What the numbers mean
----------------------
-A contribution is in **log-odds of default**, relative to the **base value**: the
-model's average margin over its training population. For every subject,
-
-    base value + Σ contributions = the model's margin (log-odds, before calibration)
-
-exactly (to floating-point precision). A positive contribution pushed this
-subject's risk *up* compared with the average subject (an adverse reason); a
-negative one pushed it down (a favourable reason). The calibrated PD is a
-monotone function of the margin, so the reasons' order and sign carry over to
-the PD; their sizes are on the log-odds scale, not in PD points.
-
-For tree models the contributions are TreeSHAP values (LightGBM's native
-``pred_contrib``, which ``shap.TreeExplainer`` computes identically — a test
-checks the agreement); for additive models (every tree on one indicator) the
-same values come exactly and ~30× faster from the leaves (:mod:`creditscore.modeling.additive`);
-for the scorecard they are each indicator's ``coefficient × WOE`` centred on the
-training population, i.e. its points.
-Everything is vectorised: no Python loop runs per subject to compute them.
+The numbers are :mod:`creditscore.modeling.contributions`' (log-odds of default relative to the training
+population's average subject; base value + Σ contributions = the model's margin, exactly). Here each subject's
+largest adverse and favourable ones become the catalogue's reason templates filled with the subject's own
+values, in Chinese and English — vectorised: texts are rendered once per indicator and distinct value.
 """
 
 from __future__ import annotations
