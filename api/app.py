@@ -22,7 +22,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, serving
+from api import errors
 from api.batching import GradeBatcher
 from api.routers import admin, grades, jobs, objections
 from creditscore.service.grading import GradingService
@@ -48,6 +48,13 @@ not know, 401 / 403 for keys and roles, 413 for an oversized upload.
 **Reasons.** `reasons[].contribution` is in log-odds of default relative to the average subject of the
 training population; the texts are in Chinese and English.
 """
+
+
+def _restarts() -> float:
+    """Workers restarted by the supervisor (imported late: ``python -m api.serving`` must not find it loaded)."""
+    from api.serving import restarts
+
+    return float(restarts())
 
 
 class Observe:
@@ -132,7 +139,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
                        registry=registry)
     restarted = Gauge("creditscore_worker_restarts_total", "workers the supervisor restarted after they died",
                       registry=registry)
-    restarted.set_function(serving.restarts)
+    restarted.set_function(_restarts)
 
     batch_size = Histogram("creditscore_grading_batch_size", "store-backed grades answered together",
                            registry=registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000))

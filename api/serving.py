@@ -14,6 +14,7 @@ connections over the workers, and responses leave at once.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import signal
@@ -47,7 +48,9 @@ def restarts() -> int:
 
 
 def _worker(app: str, host: str, port: int, factory: bool, log_level: str, *, counter: Synchronized) -> None:
-    _SHARED["restarts"] = counter  # set before the app is built: its /metrics reads it
+    # set before the app is built, on the module the app reads (under `python -m api.serving` this function runs
+    # from __main__, a second copy of this module)
+    importlib.import_module("api.serving")._SHARED["restarts"] = counter
     config = uvicorn.Config(app, host=host, port=port, factory=factory, log_level=log_level)
     uvicorn.Server(config).run(sockets=[_listener(host, port)])
 
