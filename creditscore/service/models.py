@@ -56,10 +56,14 @@ def current_generation(store: Store) -> Generation | None:
     return Generation(row["generation"], refs, row["published_at"], row["reason"])
 
 
+_LATEST = select(MODEL_GENERATIONS.c.generation).order_by(MODEL_GENERATIONS.c.generation.desc()).limit(1)
+
+
 def _latest_number(store: Store) -> int:
-    query = select(MODEL_GENERATIONS.c.generation).order_by(MODEL_GENERATIONS.c.generation.desc()).limit(1)
-    with store.engine.connect() as conn:
-        return conn.execute(query).scalar() or 0
+    """The latest generation's number: asked before every batch of grades, so on the reader (on PostgreSQL in
+    autocommit: one round trip, no BEGIN / ROLLBACK around it)."""
+    with store.reader.connect() as conn:
+        return conn.execute(_LATEST).scalar() or 0
 
 
 def publish_generation(store: Store, refs: dict[Segment, ModelRef], *, reason: str) -> Generation:
