@@ -231,7 +231,7 @@ class RuralAssessment(BaseModel):
     credit_grades: list[str] = Field(min_length=1)
     #: A village (or township) is assessed only when at least this share of its listed households was graded:
     #: one graded household of a hundred says nothing about the village.
-    min_graded_share: float = Field(0.8, gt=0, le=1)
+    min_graded_share: float = Field(gt=0, le=1)
     default: VillageCriteria
     regions: dict[str, VillageCriteria] = Field(default_factory=dict)
 
