@@ -50,8 +50,9 @@ class Limits:
     in its footer.
     """
 
-    #: Data rows of a file (all sheets): 1,100,000 covers Excel's 1,048,576 rows a sheet with room for a title.
-    max_rows: int = 1_100_000
+    #: Data rows of a file (all sheets). No limit unless the caller sets one: a household batch's comes from the
+    #: settings (``CREDITSCORE_BATCH_MAX_ROWS``); an ingest streams in chunks and needs none.
+    max_rows: int = 2**62
     #: Cells of one worksheet as its dimension records them (rows × columns).
     max_cells: int = 40_000_000
     #: Bytes a spreadsheet may inflate to, all members together.
@@ -112,14 +113,14 @@ def check_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> None:
                         raise _refuse(p, f"工作表有{height:,}行×{width:,}列，超过上限",
                                       f"a worksheet spans {height:,} rows × {width:,} columns, over the "
                                       f"{limits.max_cells:,}-cell limit")
-                if rows > limits.max_rows + 1_000:
+                if rows > limits.max_rows + HEADER_SCAN_ROWS:  # a title and the headers are rows of a sheet
                     raise _refuse(p, f"共{rows:,}行，超过{limits.max_rows:,}行上限，请分成几个文件",
                                   f"{rows:,} rows, over the {limits.max_rows:,}-row limit: split the file")
         except zipfile.BadZipFile:
             raise _refuse(p, "不是有效的Excel文件（文件损坏或并非xlsx）", "not a valid Excel workbook") from None
     elif suffix in (".csv", ".txt", ".parquet"):
         rows = count_rows(p)
-        if rows is not None and rows > limits.max_rows + 1_000:
+        if rows is not None and rows > limits.max_rows:
             raise _refuse(p, f"共{rows:,}行，超过{limits.max_rows:,}行上限，请分成几个文件",
                           f"{rows:,} rows, over the {limits.max_rows:,}-row limit: split the file")
 
@@ -197,7 +198,7 @@ def sheet_names(path: str | Path) -> list[str]:
         raise UnreadableFile(f"{p}: no such file")
     if p.suffix.lower() not in _SPREADSHEETS:
         return [""]
-    check_file(p, Limits(max_rows=2**62))  # the zip's inflation and the sheets' size, before calamine opens it
+    check_file(p)  # the zip's inflation and the sheets' size, before calamine opens it
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -292,7 +293,7 @@ def read_chunks(path: str | Path, *, chunk_rows: int = 100_000, header_row: int 
         if suffix in (".csv", ".txt"):
             yield from _csv_chunks(p, chunk_rows, header_row, header_score)
         elif suffix in _SPREADSHEETS:
-            check_file(p, Limits(max_rows=2**62))  # never hand a zip bomb to the native reader
+            check_file(p)  # never hand a zip bomb to the native reader
             yield from _xlsx_chunks(p, chunk_rows, header_row, header_score, sheet)
         else:
             yield from _parquet_chunks(p, chunk_rows)

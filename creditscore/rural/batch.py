@@ -31,7 +31,8 @@ from creditscore.records.contracts import KINDS, FieldType
 from creditscore.records.ids import mask_resident_id
 from creditscore.records.messages_zh import reason_zh
 from creditscore.records.parsing import ERROR_COLUMNS, header_matches, header_unit, map_headers, parse_records
-from creditscore.records.readers import DEFAULT_LIMITS, Limits, check_file, count_rows, read_chunks, sheet_names
+from creditscore.records.readers import Limits, check_file, count_rows, read_chunks, sheet_names
+from creditscore.settings import get_settings
 from creditscore.store import Store
 from creditscore.store.features import store_records
 
@@ -273,7 +274,7 @@ def _with_zh(errors: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_of: dt.date | None = None,
                          header_row: int | None = None,
                          chunk_rows: int = 50_000, progress: Progress | None = None, today: dt.date | None = None,
-                         sheets: list[str] | None = None, limits: Limits = DEFAULT_LIMITS) -> BatchResult:
+                         sheets: list[str] | None = None, limits: Limits | None = None) -> BatchResult:
     """Grade every household row of ``path`` with the household ``scorer`` and the households' records in ``store``.
 
     A workbook's worksheets are all read (or those named in ``sheets``) — a township's workbook often
@@ -288,7 +289,8 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
     clock = _Clock()
     t = pd.Timestamp(as_of or dt.date.today())
     today = today or dt.date.today()
-    check_file(path, limits)  # a hostile or huge file is refused before it is read
+    # a hostile or huge file is refused before it is read; the row limit is the settings' unless given
+    check_file(path, limits or Limits(max_rows=get_settings().batch_max_rows))
     total = count_rows(path)
     names = sheet_names(path) if sheets is None else list(sheets)
     several = len(names) > 1

@@ -36,7 +36,6 @@ from creditscore.rural.workbook import FORMATS, write_result
 from creditscore.service.audit import write_audit
 from creditscore.service.keys import Caller
 from creditscore.service.models import ModelSet
-from creditscore.settings import get_settings
 from creditscore.store import Store
 from creditscore.store.tables import BATCH_JOBS
 
@@ -83,7 +82,7 @@ def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: B
         raise InvalidValue(f"{Path(out).name}: output must end in one of {', '.join(FORMATS)}")
     status = 500
     try:
-        limits = Limits(max_rows=max_rows or get_settings().batch_max_rows)
+        limits = Limits(max_rows=max_rows) if max_rows else None  # None: the settings' limit
         result = grade_household_file(store, scorer, path, as_of=as_of, header_row=header_row, chunk_rows=chunk_rows,
                                       progress=progress, sheets=sheets, limits=limits)
         status = 200

@@ -425,3 +425,14 @@ def test_the_result_does_not_depend_on_the_chunk_size(service: GradingService, g
     whole = _grade(service, messy[0], as_of=AS_OF, chunk_rows=10_000)
     pd.testing.assert_frame_equal(whole.errors, graded.errors, check_dtype=False)
     pd.testing.assert_frame_equal(whole.households, graded.households, check_dtype=False)
+
+
+def test_the_row_limit_is_the_settings(service: GradingService, surveys: pd.DataFrame, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "five.csv"
+    pd.DataFrame([_row(surveys.loc[i]) for i in range(5)], columns=HEADERS).to_csv(path, index=False)
+    monkeypatch.setenv("CREDITSCORE_BATCH_MAX_ROWS", "3")
+    with pytest.raises(UnreadableFile, match="5 rows, over the 3-row limit"):
+        _grade(service, path, as_of=AS_OF)
+    monkeypatch.setenv("CREDITSCORE_BATCH_MAX_ROWS", "5")
+    assert _grade(service, path, as_of=AS_OF).rows == 5
