@@ -206,8 +206,10 @@ class Indicator(BaseModel):
         table: dict[float, str] = {}
         for value, code in (self.compute.encode or {}).items():
             table.setdefault(float(code), value)
-        values = np.asarray(codes, float).tolist()
-        return np.array([None if math.isnan(c) else table.get(c) for c in values], dtype=object)
+        values = np.asarray(codes, float)
+        distinct, inverse = np.unique(values, return_inverse=True)  # a few codes, however many subjects
+        words = np.array([None if math.isnan(c) else table.get(c) for c in distinct.tolist()], dtype=object)
+        return words[inverse.reshape(-1)] if len(values) else np.empty(0, dtype=object)
 
 
 class Catalogue(BaseModel):
