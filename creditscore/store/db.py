@@ -11,6 +11,7 @@ import functools
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 from sqlalchemy import Date, Engine, String, create_engine, event, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -84,16 +85,17 @@ class Store:
 
     @functools.cached_property
     def reader(self) -> Engine:
-        """The engine for the service's hot reads (a key, a few subjects' records).
+        """The engine for the service's hot reads (a key, a few subjects' records) and its audit appends.
 
-        On PostgreSQL its connections are in autocommit: no BEGIN before a read and no ROLLBACK when the
-        connection goes back to the pool — a round trip each, which cost more than the read itself. A read of
-        several statements that must agree opens its own transaction (:meth:`subjects_rows`). SQLite has no
-        round trips to save: the same engine.
+        On PostgreSQL its own pool of connections that stay in autocommit: no BEGIN before a read and no
+        ROLLBACK when the connection goes back to the pool — a round trip each, which cost more than the read
+        itself — and no switching of the driver's mode at every checkout, as an ``isolation_level`` execution
+        option on the main engine would do. A read of several statements that must agree opens its own
+        transaction (:meth:`subjects_rows`). SQLite has no round trips to save: the same engine.
         """
         if self.dialect != "postgresql":
             return self.engine
-        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return create_engine(self.url, hide_parameters=True, isolation_level="AUTOCOMMIT")
 
     def writable(self, *, wait_ms: int = 200) -> bool:
         """Whether a write could start now: the store up, not read-only, not locked past ``wait_ms``.
@@ -144,6 +146,8 @@ class Store:
         return latest
 
     def dispose(self) -> None:
+        if "reader" in self.__dict__ and self.reader is not self.engine:
+            self.reader.dispose()
         self.engine.dispose()
 
     # --- queries ---------------------------------------------------------------
@@ -256,10 +260,12 @@ class Store:
 
 def _run_all(driver_connection, queries: list[tuple[str, str, tuple]], *,
              pipelined: bool) -> list[tuple[str, list[tuple]]]:
-    """Each query's rows, in order. On PostgreSQL they go out in one pipeline: a round trip for all the kinds
-    of a grade, not one each (psycopg's pipeline mode; measured under ``benchmarks/api.py --postgres``), in one
-    read-only repeatable-read transaction opened and closed inside that same round trip — every kind is read
-    from the same snapshot, even while an ingest commits."""
+    """Each query's rows, in order.
+
+    On PostgreSQL they go out as one message of several statements (:func:`run_together`): one round trip for
+    every kind of a grade, inside one read-only repeatable-read transaction opened and closed in that same
+    message, so every kind is read from the same snapshot even while an ingest commits.
+    """
     if not pipelined:
         cursor = driver_connection.cursor()
         try:
@@ -270,18 +276,36 @@ def _run_all(driver_connection, queries: list[tuple[str, str, tuple]], *,
             return out
         finally:
             cursor.close()
-    cursors = [driver_connection.cursor()]  # the first opens and closes the transaction
+    results = run_together(driver_connection, [("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ()),
+                                               *((sql, params) for _, sql, params in queries), ("COMMIT", ())])
+    return [(name, rows) for (name, _, _), rows in zip(queries, results[1:-1], strict=True)]
+
+
+def run_together(driver_connection, statements: list[tuple[str, tuple]]) -> list[list[tuple] | None]:
+    """PostgreSQL: several statements in one message and one round trip; each one's rows (None: no rows).
+
+    Each statement is bound on the client (:func:`bind`) and they go out as one simple query. Measured against
+    psycopg's pipeline mode for the dozen small SELECTs of a batch of grades (``benchmarks/api.py --postgres``):
+    the same single round trip at a fraction of the client's CPU, since the pipeline drives every statement
+    through its own Python protocol steps. Without an explicit BEGIN the statements run as one implicit
+    transaction: a failure in any undoes them all.
+    """
+    cursor = psycopg.ClientCursor(driver_connection)
     try:
-        with driver_connection.pipeline():
-            cursors[0].execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            for _, sql, params in queries:
-                cursors.append(driver_connection.cursor())
-                cursors[-1].execute(sql, params)
-            cursors[0].execute("COMMIT")
-        return [(name, cursor.fetchall()) for (name, _, _), cursor in zip(queries, cursors[1:], strict=True)]
+        cursor.execute("; ".join(bind(cursor, sql, params) for sql, params in statements))
+        out: list[list[tuple] | None] = []
+        while True:
+            out.append(cursor.fetchall() if cursor.description is not None else None)
+            if not cursor.nextset():
+                return out
     finally:
-        for cursor in cursors:
-            cursor.close()
+        cursor.close()
+
+
+def bind(cursor: psycopg.ClientCursor, sql: str, params: tuple) -> str:
+    """``sql`` with its ``%s`` replaced by the values as literals (psycopg quotes them as the server reads them
+    back). One statement at a time: psycopg caches the parse of a short statement, not of a long message."""
+    return cursor.mogrify(sql, params) if params else sql
 
 
 @functools.cache

@@ -131,19 +131,66 @@ def _append_from_another_process(url: str, tag: str) -> None:
         write_audit(store, caller=CALLER, request_id=f"{tag}{i}", route="test", status=200)
 
 
-def test_two_processes_appending_at_once_keep_one_chain(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'audit.db'}"
-    Store(url).init()
+def _fresh_database(postgres_url: str, name: str) -> str:
+    """A new, empty database on the test server (the session's server is shared by every PostgreSQL test)."""
+    import psycopg
+
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'audit.db'}"
+    else:
+        url = _fresh_database(request.getfixturevalue("postgres_url"), "audit_chain_test")
+    store = Store(url)
+    store.init()
+    store.dispose()
+    return url
+
+
+def test_two_processes_appending_at_once_keep_one_chain(empty_url: str) -> None:
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_append_from_another_process, args=(url, tag)) for tag in ("a", "b")]
+    workers = [context.Process(target=_append_from_another_process, args=(empty_url, tag)) for tag in ("a", "b")]
     for w in workers:
         w.start()
     for w in workers:
         w.join(120)
     assert [w.exitcode for w in workers] == [0, 0]
-    report = verify(Store(url))
+    store = Store(empty_url)
+    report = verify(store)
     assert report.ok, report.problems
     assert report.rows == 80
+    with store.engine.connect() as conn:
+        ids = conn.execute(text("SELECT id FROM audit_log ORDER BY id")).scalars().all()
+    assert ids == list(range(1, 81))
+    store.dispose()
+
+
+def test_a_failed_append_leaves_nothing_and_releases_the_chain(empty_url: str) -> None:
+    """A row the database refuses (here: a route longer than its column on PostgreSQL, a NULL status on both)
+    rolls the whole batch back — none of its rows is kept — and the next append, from the same process, is not
+    left waiting on the lock the failed one took."""
+    from creditscore.service.audit import audit_entry, write_audits
+
+    store = Store(empty_url)
+    _log(store, 2)
+    good = audit_entry(caller=CALLER, request_id="ok", route="test", status=200)
+    bad = {**audit_entry(caller=CALLER, request_id="bad", route="test", status=200), "status": None}
+    with pytest.raises(Exception, match=r"(?i)null"):
+        write_audits(store, [good, bad])
+    _log(store, 2, tag="after")
+    report = verify(store)
+    assert report.ok, report.problems
+    with store.engine.connect() as conn:
+        kept = conn.execute(text("SELECT request_id FROM audit_log ORDER BY id")).scalars().all()
+    assert kept == ["r0", "r1", "after0", "after1"]
+    store.dispose()
 
 
 def test_the_operator_verifies_and_archives_from_the_command_line(tmp_path: Path,
