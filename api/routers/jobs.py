@@ -14,7 +14,7 @@ from api.deps import AuthenticatedRoute, CallerDep, ServiceDep
 from api.schemas import PROBLEMS, JobStatus
 from creditscore.errors import NotReady, UnknownSubject
 from creditscore.rural.workbook import SHEETS
-from creditscore.service.jobs import BatchQuery, Jobs
+from creditscore.service.jobs import BatchQuery, Jobs, RosterOptions, parse_mapping
 from creditscore.service.keys import Role
 
 router = APIRouter(prefix="/v1", tags=["household batches"], responses=PROBLEMS,
@@ -44,6 +44,13 @@ def submit_batch(
     authorization_ref: Annotated[str, Form(min_length=4, max_length=200,
                                            description="reference of the households' authorisations")],
     as_of: Annotated[dt.date | None, Form()] = None,
+    columns: Annotated[str | None, Form(max_length=20_000, description=(
+        "a column mapping for a layout no rule recognises, in the format the summary prints "
+        "('columns:' then 'header: field' lines)"))] = None,
+    village_code: Annotated[str | None, Form(max_length=20, description=(
+        "the 12-digit code of the village every row belongs to (when the file gives none)"))] = None,
+    township: Annotated[str | None, Form(max_length=40, description=(
+        "the township the file's villages are in, to find villages by name"))] = None,
 ) -> JobStatus:
     """Queue the file; poll the job; download the workbook: households, villages, townships, errors, summary.
 
@@ -53,8 +60,10 @@ def submit_batch(
     caller.require(Role.ASSESSOR, Role.BANK)
     jobs: Jobs = request.app.state.jobs
     query = BatchQuery(caller, purpose.strip(), authorization_ref.strip(), "household_batch", request.state.request_id)
+    options = RosterOptions(columns=parse_mapping(columns) if columns else None, village_code=village_code,
+                            township=township)
     job_id = jobs.accept(file.file, query, filename=Path(file.filename or "upload.csv").name,
-                         max_bytes=service.settings.max_upload_bytes, as_of=as_of)
+                         max_bytes=service.settings.max_upload_bytes, as_of=as_of, options=options)
     return _status(request, jobs.get(job_id))
 
 

@@ -104,7 +104,7 @@ class Utility(LabelledEnum):
 
 class VillageEvaluation(LabelledEnum):
     EXCELLENT = "excellent", "优秀"
-    GOOD = "good", "良好", "好"
+    GOOD = "good", "良好"  # committees' own spellings (优/良/中/差, 好/较好/一般/差, A–D): vocabularies/
     FAIR = "fair", "一般"
     POOR = "poor", "较差", "差"
 

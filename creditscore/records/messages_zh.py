@@ -93,6 +93,8 @@ _RULES: list[Rule] = [
     _r(r"^not a date", "不是有效日期（示例：2024-03-31、2024/3/31、20240331、2024年3月31日）"),
     _r(r"^date outside 1949–2100$", "日期应在1949–2100年之间"),
     _r(r"^not a month", "不是有效月份（示例：2024-03、202403、2024年3月）"),
+    _r(r"^not an evaluation this file's vocabulary knows \((.+)\)$",
+       lambda m: f"不是可识别的评价（可写：{m.group(1)}）"),
     _r(r"^not one of: (.+)$",
        lambda m: "应为以下之一：" + "、".join(re.findall(r"\(([^)]+)\)", m.group(1)))),
     _r(r"^longer than (\d+) characters$", lambda m: f"超过{m.group(1)}个字符"),

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from creditscore.errors import InvalidCode, InvalidRecord
 from creditscore.records.contracts import Field, FieldType, RecordKind, SubjectType
 from creditscore.records.ids import ID_CHECK, ID_WEIGHTS, mask_resident_id, validate_resident_id, validate_uscc
+from creditscore.records.vocabulary import vocabulary
 
 __all__ = ["ParseResult", "header_matches", "header_unit", "map_headers", "parse_field", "parse_records",
            "record_keys"]
@@ -412,7 +413,15 @@ def parse_records(
         elif f.name == "subject_type":
             continue  # handled with subject_id
         else:
+            spellings = vocabulary(kind).values.get(f.name)
+            if spellings:  # the committees' own words (优/良/中/差, A–D, …) read as the contract's values
+                translated = text.str.replace(r"\s+", "", regex=True).str.lower().map(spellings)
+                text = translated.fillna(text).astype("string")
             out, reason = parse_field(f, text, today)
+            if spellings:
+                accepted = "/".join(w.upper() if w.isascii() else w for w in spellings)
+                reason = reason.str.replace(r"^not one of: .*$", f"not an evaluation this file's vocabulary "
+                                            f"knows ({accepted})", regex=True)
         if f.type in (FieldType.RESIDENT_ID, FieldType.SUBJECT_ID):
             # Never echo a full resident ID into an error file: mask what is shown.
             text = text.map(lambda v: mask_resident_id(v) if len(v) >= 15 else v, na_action="ignore")

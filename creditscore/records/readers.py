@@ -38,6 +38,8 @@ class Chunk:
 
     frame: pd.DataFrame
     row_numbers: np.ndarray
+    #: The text of the filled lines above the headers (a title, "填报单位：…"): on a sheet's first chunk only.
+    preamble: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,10 +187,20 @@ def _csv_chunks(path: Path, chunk_rows: int, header_row: int | None, score: Head
                          skip_blank_lines=False, skiprows=line - 1, sep=None if path.suffix == ".txt" else ",",
                          engine="python" if path.suffix == ".txt" else "c")
     first = line + 1  # the line after the headers
+    preamble = _csv_preamble(path, encoding, line)
     for frame in reader:
         rows = np.arange(first, first + len(frame))
         first += len(frame)
-        yield _drop_blank(frame, rows)
+        chunk = _drop_blank(frame, rows)
+        yield Chunk(chunk.frame, chunk.row_numbers, preamble)
+        preamble = ()
+
+
+def _csv_preamble(path: Path, encoding: str, line: int) -> tuple[str, ...]:
+    with path.open(encoding=encoding, newline="") as fh:
+        head = [next(fh, "") for _ in range(max(line - 1, 0))]
+    rows = csv.reader(io.StringIO("".join(head)), delimiter="\t" if path.suffix == ".txt" else ",")
+    return tuple(" ".join(t.strip() for t in r if t.strip()) for r in rows if any(t.strip() for t in r))
 
 
 def sheet_names(path: str | Path) -> list[str]:
@@ -229,6 +241,7 @@ def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
         raise UnreadableFile(f"{path.name}: {where} is empty" if header_row is None else
                              f"{path.name}: there is no row {header_row} to read the headers from")
     headers = [t.strip() or f"column_{i + 1}" for i, t in enumerate(top[h])]
+    preamble = tuple(" ".join(t.strip() for t in r if t.strip()) for r in top[:h] if any(t.strip() for t in r))
     width = len(headers)
     buffer: list[list[str]] = []
     numbers: list[int] = []
@@ -242,9 +255,11 @@ def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
         buffer.append((cells + [""] * width)[:width])
         numbers.append(r)
         if len(buffer) >= chunk_rows:
-            yield _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers))
-            buffer, numbers = [], []
-    yield _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers, dtype=int))
+            chunk = _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers))
+            yield Chunk(chunk.frame, chunk.row_numbers, preamble)
+            buffer, numbers, preamble = [], [], ()
+    chunk = _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers, dtype=int))
+    yield Chunk(chunk.frame, chunk.row_numbers, preamble)
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:

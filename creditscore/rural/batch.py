@@ -15,8 +15,11 @@ from the graded households of the whole file (the file is the village's roster).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,28 +28,59 @@ import numpy as np
 import pandas as pd
 
 from creditscore.decisions.scorer import Scorer
-from creditscore.errors import InvalidRecord
+from creditscore.errors import InvalidRecord, InvalidValue
 from creditscore.features import compute_features
 from creditscore.records.contracts import KINDS, FieldType
-from creditscore.records.ids import mask_resident_id
+from creditscore.records.ids import mask_ids_in_text, mask_resident_id
 from creditscore.records.messages_zh import reason_zh
-from creditscore.records.parsing import ERROR_COLUMNS, header_matches, header_unit, map_headers, parse_records
+from creditscore.records.parsing import ERROR_COLUMNS, parse_records
 from creditscore.records.readers import Limits, check_file, count_rows, read_chunks, sheet_names
+from creditscore.records.vocabulary import (
+    HeaderMatch,
+    header_score,
+    mapping_yaml,
+    match_headers,
+    normalise_header,
+    vocabulary,
+)
+from creditscore.rural.places import Context, Places, context_from_text
 from creditscore.settings import get_settings
 from creditscore.store import Store
 from creditscore.store.features import store_records
 
-__all__ = ["BatchResult", "grade_household_file"]
+__all__ = ["BatchResult", "RosterOptions", "grade_household_file"]
 
 KIND = KINDS["households"]
+# Where a household lives may come from outside its row (the sheet, the title, the store's geography, the
+# assessor) or stay unknown: in a roster those columns are optional, and a household is graded without a code.
+_PLACE_FIELDS = ("county_code", "county_name", "township_code", "township_name", "village_code", "village_name")
+BATCH_KIND = dataclasses.replace(KIND, fields=tuple(
+    dataclasses.replace(f, required=False) if f.name in _PLACE_FIELDS else f for f in KIND.fields))
 
 # Columns an assessor's roster may leave out, and how the batch supplies them.
-_DERIVABLE = ("surveyed_on", "county_code", "township_code", "county_name", "township_name")
+_DERIVABLE = ("surveyed_on", *_PLACE_FIELDS)
 # What the village assessment needs of a household's loans and arrears.
 _LOAN_COLUMNS = ["subject_id", "amount", "opened_on", "closed_on", "written_off_on", "default_on"]
 _ARREARS_COLUMNS = ["subject_id", "started_on"]
 
 Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class RosterOptions:
+    """What an assessor may say about a file that its rows do not: how to read its columns (header → field, as
+    ``--columns mapping.yaml`` gives it), the village all its rows belong to, the township its villages are in."""
+
+    columns: dict[str, str] | None = None
+    village_code: str | None = None
+    township: str | None = None
+
+    def __post_init__(self) -> None:
+        code = (self.village_code or "").strip()
+        if code and not re.fullmatch(r"\d{12}", unicodedata.normalize("NFKC", code)):
+            raise InvalidValue(f"village code {code!r}: a village's statistical division code is 12 digits")
+        object.__setattr__(self, "village_code", unicodedata.normalize("NFKC", code) or None)
+        object.__setattr__(self, "township", (self.township or "").strip() or None)
 
 
 @dataclass
@@ -65,6 +99,9 @@ class BatchResult:
     notes: list[str] = field(default_factory=list)  # how the file was read: header row, units, derived columns
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: read, store, grade, villages
+    skipped_lines: int = 0  # totals, notes, signatures, repeated headers: not households, neither graded nor rejected
+    mappings: dict[str, str] = field(default_factory=dict)  # sheet → the column mapping it was read with (YAML)
+    columns_read: list[str] = field(default_factory=list)  # "负债(元) → 家庭负债 (liabilities), in 元", per column
 
     @property
     def results(self) -> pd.DataFrame:  # the name the service used first
@@ -84,69 +121,161 @@ class BatchResult:
 
 
 def _header_score(cells: list[str]) -> int:
-    return header_matches(KIND, cells)
+    return header_score(KIND, cells)
+
+
+_ID_LIKE = re.compile(r"\d{15,17}[\dXx]")
+
+
+def _not_households(raw: pd.DataFrame, header_cells: set[str]) -> tuple[np.ndarray, list[str]]:
+    """Which rows are not households — totals, notes, signatures, the header repeated on a later page — and what
+    each is. A line holding a resident ID is never one of them: it is a household, graded or reported."""
+    words = vocabulary(KIND).not_records
+    cells = raw.astype("string").fillna("")
+    text = cells.apply(lambda c: c.map(normalise_header))
+    first = text.apply(lambda r: next((v for v in r if v), ""), axis=1)
+    holds_id = cells.apply(lambda c: c.str.contains(_ID_LIKE, regex=True)).any(axis=1).to_numpy()
+    kinds = np.full(len(raw), "", dtype=object)
+    for what, spellings in words.items():
+        hit = np.array([v.startswith(spellings) for v in first], dtype=bool) if spellings else \
+            np.zeros(len(raw), dtype=bool)
+        if what == "totals":  # "合计" under the name with a serial number before it
+            hit = hit | text.isin(set(spellings)).any(axis=1).to_numpy()
+        kinds[(kinds == "") & hit & ~holds_id] = what
+    repeated = text.apply(lambda r: sum(v in header_cells for v in r if v), axis=1).to_numpy() >= 3
+    kinds[(kinds == "") & repeated & ~holds_id] = "header"
+    return kinds != "", kinds.tolist()
+
+
+_LINE_ZH = {"totals": "合计/小计行", "notes": "备注/说明行", "signatures": "签字/落款行", "header": "重复的表头行"}
 
 
 class _Roster:
-    """Turns raw chunks into parsed survey rows, remembering what it learnt from the headers."""
+    """Turns one sheet's raw chunks into parsed survey rows, remembering what it learnt from the headers."""
 
     def __init__(self, columns: list[str], as_of: pd.Timestamp, today: dt.date, *, sheet: str = "",
-                 seen: dict[str, tuple[str, int]] | None = None) -> None:
-        self.mapping = map_headers(KIND, columns, optional=_DERIVABLE)
+                 seen: dict[str, tuple[str, int]] | None = None, given: dict[str, str] | None = None,
+                 context: Context | None = None, places: Places | None = None) -> None:
+        self.match: HeaderMatch = match_headers(BATCH_KIND, columns, given=given, optional=_DERIVABLE)
+        self.mapping = self.match.fields
         self.sheet = sheet
         # head_id → (sheet, row) it was first graded on, across the workbook's sheets: duplicates are errors
         self.seen: dict[str, tuple[str, int]] = {} if seen is None else seen
         self.listed: dict[str, int] = {}
         self.as_of, self.today = as_of, today
+        self.context, self.places = context or Context(), places
         self.headers = {v: c for c, v in self.mapping.items()}
         present = set(self.mapping.values())
         self.missing = [name for name in _DERIVABLE if name not in present]
         # optional facts the file has no column for: the household's latest stored survey supplies them
-        self.from_store = [f.name for f in KIND.fields if not f.required and f.name not in present]
+        self.from_store = [f.name for f in KIND.fields if not f.required and f.name not in present
+                           and f.name not in _PLACE_FIELDS]
         self.in_wan = [c for c, name in self.mapping.items()
-                       if KIND.get_field(name).type is FieldType.MONEY and header_unit(c) == "万元"]
+                       if KIND.get_field(name).type is FieldType.MONEY and self.match.units.get(c) == "万元"]
+        self.header_cells = {normalise_header(c) for c in columns if c and not str(c).startswith("column_")}
+        self.skipped: list[tuple[int, str, str]] = []  # (row, what, its first words)
+        self.unresolved: dict[str, str] = {}  # village name → why its code is unknown
+        self.resolved: dict[str, str] = {}  # village name → code, found by name
+        self._resolutions: dict[tuple, tuple[dict[str, str] | None, str | None]] = {}
 
     def notes(self) -> list[str]:
-        """How the file was read, in Chinese for the assessor and in English."""
-        out = [f"“{c}”列按表头所示以万元计 — column {c!r} is in 10,000 yuan (万元), as its header says"
-               for c in self.in_wan]
-        labels = {
-            "surveyed_on": "无“采集日期”列：以评价基准日为采集日期 — no surveyed_on column: the assessment date",
-            "county_code": "无“县区代码”列：取村代码前6位 — no county_code column: first 6 digits of the village code",
-            "township_code": "无“乡镇代码”列：取村代码前9位 — "
-                             "no township_code column: first 9 digits of the village code",
-            "county_name": "无“县区”列：取库中名称，否则用代码 — no county_name column: from the store, else the code",
-            "township_name": "无“乡镇”列：取库中名称，否则用代码 — "
-                             "no township_name column: from the store, else the code",
-        }
-        out += [labels[m] for m in self.missing]
+        """How the sheet was read, in Chinese for the assessor and in English."""
+        where = f"工作表“{self.sheet}”：" if self.sheet else ""
+        out = []
+        if self.match.unread:
+            out.append(f"{where}未识别的列（未读取） columns not read: {', '.join(map(str, self.match.unread))}")
+        out += [f"“{c}”列按表头所示以万元计 — column {c!r} is in 10,000 yuan (万元), as its header says"
+                for c in self.in_wan]
+        if "surveyed_on" in self.missing:
+            out.append("无“采集日期”列：以评价基准日为采集日期 — no surveyed_on column: the assessment date")
         out += [f"无“{KIND.get_field(m).zh}”列：取该户最近一次入库采集的值 — "
                 f"no {m} column: the latest stored survey's value" for m in self.from_store]
+        for name, code in self.resolved.items():
+            out.append(f"{where}村“{name}”按名称对应代码 {code} — village {name}: code {code} found by its name")
+        for name, why in self.unresolved.items():
+            out.append(f"{where}村“{name}”代码未知，按名称评定 — village {name}: code unknown ({why}); its "
+                       "households are graded and the village is assessed under its name")
+        kinds = {}
+        for row, what, _ in self.skipped:
+            kinds.setdefault(what, []).append(row)
+        for what, rows in kinds.items():
+            out.append(f"{where}第{'、'.join(map(str, rows[:20]))}行为{_LINE_ZH[what]}，未计入 — "
+                       f"row(s) {', '.join(map(str, rows[:20]))}: not a household ({what}), skipped")
         return out
 
-    def parse(self, raw: pd.DataFrame, rows: np.ndarray, places: dict[str, tuple[str, str]]
-              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _resolve(self, village: object, township: object, county: object) -> tuple[dict[str, str] | None, str | None]:
+        key = (village, township, county)
+        if key not in self._resolutions:
+            if self.places is None:
+                self._resolutions[key] = (None, "the store knows no villages")
+            else:
+                self._resolutions[key] = self.places.resolve(
+                    village if isinstance(village, str) else None, township if isinstance(township, str) else None,
+                    county if isinstance(county, str) else None)
+        return self._resolutions[key]
+
+    def _place(self, frame: pd.DataFrame) -> pd.Series:
+        """Fill the village, township and county of every row from its own columns, the sheet's context and the
+        store's geography; returns the key each household's village is assessed under (its code, else its
+        name)."""
+        n = len(frame)
+
+        def column(name: str, fallback: str | None) -> pd.Series:
+            values = frame[name].astype("string").str.strip() if name in frame else pd.Series(pd.NA, index=frame.index,
+                                                                                              dtype="string")
+            values = values.mask(values == "")
+            return values.fillna(fallback) if fallback else values
+
+        code = column("village_code", self.context.village_code).str.normalize("NFKC")
+        name = column("village_name", self.context.village)
+        township = column("township_name", self.context.township)
+        county = column("county_name", self.context.county)
+        filled: dict[str, list[object]] = {k: [pd.NA] * n for k in _PLACE_FIELDS}
+        for i, (c, v, t, k) in enumerate(zip(code, name, township, county, strict=True)):
+            if isinstance(c, str):
+                place = self.places.by_code(c) if self.places is not None else None
+            else:
+                place, why = self._resolve(v, t, k)
+                if place is None and isinstance(v, str):
+                    self.unresolved.setdefault(v, why or "")
+                elif place is not None:
+                    self.resolved.setdefault(str(v), place["village_code"])
+            for key in _PLACE_FIELDS:
+                if place is not None and key in place:
+                    filled[key][i] = place[key]
+        for key in _PLACE_FIELDS:
+            mine = column(key, None)
+            found = pd.Series(filled[key], index=frame.index, dtype="string")
+            if key == "village_name":
+                frame[key] = mine.fillna(name).fillna(found)
+            elif key.endswith("_name"):
+                frame[key] = mine.fillna(found).fillna({"county_name": county,
+                                                        "township_name": township}.get(key, found))
+            else:
+                frame[key] = mine.fillna(found) if key != "village_code" else code.fillna(found)
+        unknown = frame["village_name"].fillna("未注明村 village not named")
+        return frame["village_code"].fillna("名称:" + unknown.astype(str))
+
+    def parse(self, raw: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        """(clean rows, errors, the village key of every clean row) for one raw chunk."""
+        skip, what = _not_households(raw, self.header_cells)
+        if skip.any():
+            first_words = raw.astype("string").fillna("").agg(" ".join, axis=1).str.strip().str[:30]
+            self.skipped += [(int(r), w, mask_ids_in_text(str(t))) for r, w, t in
+                             zip(rows[skip], np.asarray(what, dtype=object)[skip], first_words[skip], strict=True)]
+            raw, rows = raw.loc[~skip].reset_index(drop=True), rows[~skip]
         frame = raw[list(self.mapping)].rename(columns=self.mapping)
         for c in self.in_wan:
             name = self.mapping[c]
             text = frame[name].astype("string").str.strip()
             plain = text.str.fullmatch(r"[-+]?[\d,，.]+").fillna(False)
             frame[name] = text.where(~plain, text + "万元")
-        village = frame["village_code"].astype("string").str.strip()
-        # households listed per village, graded or not: a village is assessed only when enough of them were graded
-        for code, n in village.str.normalize("NFKC").value_counts().items():
-            self.listed[str(code)] = self.listed.get(str(code), 0) + int(n)
+        places = self._place(frame)
+        for key, n in places.value_counts().items():  # listed per village, graded or not
+            self.listed[str(key)] = self.listed.get(str(key), 0) + int(n)
         if "surveyed_on" in self.missing:
             frame["surveyed_on"] = self.as_of.date().isoformat()
-        if "county_code" in self.missing:
-            frame["county_code"] = village.str[:6]
-        if "township_code" in self.missing:
-            frame["township_code"] = village.str[:9]
-        for name, i in (("county_name", 0), ("township_name", 1)):
-            if name in self.missing:
-                code = frame["county_code" if i == 0 else "township_code"].astype("string")
-                frame[name] = code.map(lambda c, i=i: places.get(c, (c, c))[i] if isinstance(c, str) else c)
-        parsed = parse_records(KIND, frame, row_numbers=rows, headers=self.headers, today=self.today)
+        parsed = parse_records(BATCH_KIND, frame, row_numbers=rows, headers=self.headers, today=self.today)
         clean, errors = parsed.clean, parsed.errors
         clean["_row"] = rows[clean.index.to_numpy()]
         extra = []
@@ -179,17 +308,22 @@ class _Roster:
             clean = clean.loc[~dup]
         if extra:
             errors = pd.concat([errors, *extra], ignore_index=True)
-        return clean, errors
+        errors = self._identify(errors, raw)
+        return clean, errors, places.loc[clean.index]
 
-
-def _places(store: Store) -> dict[str, tuple[str, str]]:
-    """County and township names by code, from the store's surveys (for rosters that give only codes)."""
-    known = store.records("households")[["county_code", "county_name", "township_code", "township_name"]]
-    out = dict(zip(known["county_code"], zip(known["county_name"], known["county_name"], strict=True),
-                   strict=True))
-    out.update(zip(known["township_code"], zip(known["county_name"], known["township_name"], strict=True),
-                   strict=True))
-    return out
+    def _identify(self, errors: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+        """The row's own serial number (序号) and the head's name (masked if it is an ID) beside each error, so
+        an assessor finds the household on the paper roster."""
+        if not len(errors):
+            return errors.assign(serial=pd.Series(dtype="string"), head_name=pd.Series(dtype="string"))
+        pos = errors["_pos"].to_numpy(dtype=int)
+        serial_col = self.match.column_for("serial")
+        name_col = self.headers.get("head_name")
+        serial = raw[serial_col].astype("string").to_numpy()[pos] if serial_col else None
+        names = raw[name_col].astype("string").fillna("").to_numpy()[pos] if name_col else None
+        return errors.assign(
+            serial=pd.Series(serial, dtype="string").str.strip().to_numpy() if serial is not None else pd.NA,
+            head_name=[mask_ids_in_text(str(v)).strip() for v in names] if names is not None else pd.NA)
 
 
 class _Clock:
@@ -228,7 +362,7 @@ def _grade_chunk(store: Store, scorer: Scorer, clean: pd.DataFrame, t: pd.Timest
     clock.lap("read and validate")
     stored = store_records(store, catalogue, as_of=t, subjects=heads)
     clock.lap("store")
-    survey = clean.drop(columns=["_row"])
+    survey = clean.drop(columns=["_row", "_sheet", "_village"])
     if from_store and len(stored["households"]):
         latest = stored["households"].sort_values("surveyed_on").drop_duplicates("head_id", keep="last")
         latest = latest.set_index("head_id")
@@ -248,9 +382,9 @@ def _grade_chunk(store: Store, scorer: Scorer, clean: pd.DataFrame, t: pd.Timest
         "reason_codes": adverse["reason_code"],
         "model_version": d["model_version"], "policy_version": d["policy_version"],
     })
-    cols = ["_row", "head_id", "head_name", "county_code", "county_name", "township_code", "township_name",
-            "village_code", "village_name"]
-    out = clean[cols].rename(columns={"_row": "row"}).join(per_head, on="head_id")
+    cols = ["_sheet", "_row", "head_id", "head_name", "county_code", "county_name", "township_code",
+            "township_name", "village_code", "village_name", "_village"]
+    out = clean[cols].rename(columns={"_row": "row", "_sheet": "sheet"}).join(per_head, on="head_id")
     loans = stored["loans"][_LOAN_COLUMNS] if len(stored["loans"]) else pd.DataFrame(columns=_LOAN_COLUMNS)
     arrears = stored.get("delinquencies")
     if arrears is None:
@@ -261,9 +395,12 @@ def _grade_chunk(store: Store, scorer: Scorer, clean: pd.DataFrame, t: pd.Timest
 
 def _with_zh(errors: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     if not len(errors):
-        return pd.DataFrame(columns=["sheet", *ERROR_COLUMNS, "reason_zh"])
+        return pd.DataFrame(columns=["sheet", "serial", "head_name", *ERROR_COLUMNS, "reason_zh"])
     distinct = {r: reason_zh(r) for r in errors["reason"].unique()}
-    out = errors[["sheet", *ERROR_COLUMNS]].copy()
+    for c in ("serial", "head_name"):
+        if c not in errors:
+            errors[c] = pd.NA
+    out = errors[["sheet", "serial", "head_name", *ERROR_COLUMNS]].copy()
     out["row"] = out["row"].astype("int64")  # chunks without errors concatenate as object columns
     out["reason_zh"] = out["reason"].map(distinct)
     order = {name: i for i, name in enumerate(names)}
@@ -274,14 +411,19 @@ def _with_zh(errors: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_of: dt.date | None = None,
                          header_row: int | None = None,
                          chunk_rows: int = 50_000, progress: Progress | None = None, today: dt.date | None = None,
-                         sheets: list[str] | None = None, limits: Limits | None = None) -> BatchResult:
+                         sheets: list[str] | None = None, limits: Limits | None = None,
+                         options: RosterOptions | None = None) -> BatchResult:
     """Grade every household row of ``path`` with the household ``scorer`` and the households' records in ``store``.
 
     A workbook's worksheets are all read (or those named in ``sheets``) — a township's workbook often
     has one sheet per village; a sheet without household columns (instructions, a summary) is
-    skipped with a note. Raises :class:`creditscore.errors.UnreadableFile` when the file cannot be
-    read at all and :class:`creditscore.errors.InvalidRecord` when a sheet lacks a column that no row
-    can do without; every other problem is an errors row and the other rows are still graded.
+    skipped with a note. Headers are read through the households' vocabulary
+    (:mod:`creditscore.records.vocabulary`), or ``options.columns`` (header → field) where given; villages without a
+    code are found by name (:mod:`creditscore.rural.places`), helped by ``options.township`` or fixed by
+    ``options.village_code``. Raises :class:`creditscore.errors.UnreadableFile` when the file cannot be read at all and
+    :class:`creditscore.errors.InvalidRecord` when a sheet lacks a column that no row can do without or has a
+    header that could be two fields; every other problem is an errors row and the other rows are still graded.
+    Lines that are not households (totals, notes, signatures, a repeated header) are skipped with a note.
     """
     from creditscore.rural.villages import assess_villages
 
@@ -294,12 +436,30 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
     total = count_rows(path)
     names = sheet_names(path) if sheets is None else list(sheets)
     several = len(names) > 1
+    options = options or RosterOptions()
+    assessor = Context(township=options.township, village_code=options.village_code)
+    places = Places(store.places())
     rosters: list[_Roster] = []
     seen: dict[str, tuple[str, int]] = {}
     skipped: list[str] = []
-    places: dict[str, tuple[str, str]] | None = None
     graded, loans, arrears, errors = [], [], [], []
+    pending: list[tuple[_Roster, pd.DataFrame, pd.Series]] = []
     read = 0
+
+    def flush() -> None:
+        """Grade the valid rows read so far, sheets together: a township's twenty village sheets cost one
+        store look-up and one scoring pass per chunk, not one per sheet."""
+        groups: dict[tuple[str, ...], list[tuple[_Roster, pd.DataFrame, pd.Series]]] = {}
+        for item in pending:
+            groups.setdefault(tuple(item[0].from_store), []).append(item)
+        for from_store, items in groups.items():
+            clean = pd.concat([c.assign(_sheet=r.sheet, _village=v) for r, c, v in items], ignore_index=True)
+            out, chunk_loans, chunk_arrears = _grade_chunk(store, scorer, clean, t, clock, from_store=list(from_store))
+            graded.append(out)
+            loans.append(chunk_loans)
+            arrears.append(chunk_arrears)
+        pending.clear()
+
     if progress:
         progress(0, total)
     for name in names:
@@ -307,48 +467,50 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
         for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row, header_score=_header_score,
                                  sheet=name or None):
             if roster is None:
-                columns = list(chunk.frame.columns)
-                if several and _header_score(columns) < 2:  # an instructions or summary sheet, not households
+                headers = list(chunk.frame.columns)
+                if several and _header_score(headers) < 2:  # an instructions or summary sheet, not households
                     skipped.append(name)
                     break
+                context = assessor.merged(context_from_text(*chunk.preamble, name or ""))
                 try:
-                    roster = _Roster(columns, t, today, sheet=name if several else "", seen=seen)
+                    roster = _Roster(headers, t, today, sheet=name if several else "", seen=seen, given=options.columns,
+                                     context=context, places=places)
                 except InvalidRecord as exc:
                     raise InvalidRecord(f"worksheet {name!r}: {exc}" if several else str(exc)) from None
                 rosters.append(roster)
-                if places is None and {"county_name", "township_name"} & set(roster.missing):
-                    places = _places(store)
             read += len(chunk.frame)
             if len(chunk.frame):
-                clean, problems = roster.parse(chunk.frame, chunk.row_numbers, places or {})
+                clean, problems, village = roster.parse(chunk.frame, chunk.row_numbers)
                 problems["sheet"] = roster.sheet
                 errors.append(problems)
                 if len(clean):
-                    out, chunk_loans, chunk_arrears = _grade_chunk(store, scorer, clean, t, clock,
-                                                                    from_store=roster.from_store)
-                    out.insert(0, "sheet", roster.sheet)
-                    graded.append(out)
-                    loans.append(chunk_loans)
-                    arrears.append(chunk_arrears)
+                    pending.append((roster, clean, village))
+                    if sum(len(c) for _, c, _ in pending) >= chunk_rows:
+                        flush()
             clock.lap("read and validate")
             if progress:
                 progress(read, total)
+    flush()
     if not rosters:
         raise InvalidRecord(f"{Path(path).name}: no worksheet has household columns (户主姓名, 身份证号, …)"
                             if skipped else f"{Path(path).name}: no rows to grade")
-    households = pd.concat(graded, ignore_index=True) if graded else pd.DataFrame(columns=["sheet", "row",
-                                                                                          "head_id", "grade"])
+    households = pd.concat(graded, ignore_index=True) if graded else pd.DataFrame(
+        columns=["sheet", "row", "head_id", "grade", "_village", *_PLACE_FIELDS])
     villages = townships = pd.DataFrame()
     if len(households) and scorer.policy.rural_assessment is not None:
+        # a village without a code is assessed under its name ("名称:李家沟村"), its township likewise
+        township_name = households["township_name"].fillna("未注明乡镇")
+        where = households.assign(village_code=households["_village"], township_name=township_name,
+                                  township_code=households["township_code"].fillna("名称:" + township_name))
         villages, townships = assess_villages(
-            households.set_index("head_id")["grade"], households, pd.concat(loans, ignore_index=True),
+            households.set_index("head_id")["grade"], where, pd.concat(loans, ignore_index=True),
             pd.concat(arrears, ignore_index=True), as_of=t, policy=scorer.policy,
             listed=pd.Series([n for r in rosters for n in r.listed.values()],
                              index=[c for r in rosters for c in r.listed], dtype="int64").groupby(level=0).sum())
     clock.lap("villages and townships")
     model_version = str(households["model_version"].iloc[0]) if len(households) else ""
     policy_version = str(households["policy_version"].iloc[0]) if len(households) else scorer.policy.version
-    households = households.drop(columns=["model_version", "policy_version"], errors="ignore")
+    households = households.drop(columns=["model_version", "policy_version", "_village"], errors="ignore")
     households["head_id"] = households["head_id"].map(mask_resident_id)  # results are for display
     error_table = _with_zh(pd.concat(errors, ignore_index=True) if errors else pd.DataFrame(), names)
     if progress:
@@ -362,4 +524,7 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
     return BatchResult(households=households, errors=error_table, villages=villages, townships=townships,
                        grades=scorer.scale.names, rows=read, as_of=t.date(),
                        model_version=model_version, policy_version=policy_version, notes=notes,
-                       seconds=time.perf_counter() - started, timings=clock.totals)
+                       seconds=time.perf_counter() - started, timings=clock.totals,
+                       skipped_lines=sum(len(r.skipped) for r in rosters),
+                       mappings={r.sheet: mapping_yaml(r.match) for r in rosters},
+                       columns_read=list(dict.fromkeys(x for r in rosters for x in r.match.reasons.values())))

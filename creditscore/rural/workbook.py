@@ -41,8 +41,8 @@ _PLACE_LABELS = {"township_code": "乡镇代码", "township_name": "乡镇", "vi
                  "borrowers": "借款户数", "late_borrowers": "逾期户数", "outstanding_yuan": "贷款余额（元）",
                  "npl_yuan": "不良贷款（元）", "villages": "行政村数", "credit_villages": "信用村数",
                  "listed": "名册户数", "graded_share": "评级覆盖率"}
-ERROR_LABELS = {"sheet": "工作表", "row": "行号", "column": "列", "value": "原值", "reason_zh": "原因",
-                "reason": "reason (English)"}
+ERROR_LABELS = {"sheet": "工作表", "row": "行号", "serial": "序号", "head_name": "户主姓名", "column": "列",
+                "value": "原值", "reason_zh": "原因", "reason": "reason (English)"}
 
 
 def _percent(value: float) -> str:
@@ -110,12 +110,15 @@ def _summary(result: BatchResult, source: str) -> pd.DataFrame:
     rows = [("文件 file", source), ("评价基准日 as-of date", result.as_of.isoformat()),
             ("读入行数 rows read", result.rows), ("已评级 graded", result.scored_rows),
             ("未评级（见“错误”表） not graded (see errors)", result.rejected_rows),
+            ("非农户行（合计、备注、签字等，未计入） not households", result.skipped_lines),
             ("模型版本 model", result.model_version), ("政策版本 policy", result.policy_version)]
     rows += [(f"{g} 户数", int(n)) for g, n in grades.items()]
     if len(result.villages):
         rows.append(("信用村 credit villages", f"{int(result.villages['credit_village'].sum())} / "
                                               f"{len(result.villages)}"))
+    rows += [("列识别 column read", c) for c in result.columns_read]
     rows += [("读取说明 note", n) for n in result.notes]
+    rows += [("列对应（可存为 --columns 文件） column mapping", m) for m in dict.fromkeys(result.mappings.values())]
     return pd.DataFrame(rows, columns=["项目 item", "内容 value"])
 
 
@@ -124,7 +127,9 @@ def _tables(result: BatchResult, source: str) -> dict[str, pd.DataFrame]:
         "households": _households_sheet(result.households),
         "villages": _place_sheet(result.villages, "credit_village", "是否信用村"),
         "townships": _place_sheet(result.townships, "credit_township", "是否信用乡镇"),
-        "errors": result.errors[[c for c in ERROR_LABELS if not (c == "sheet" and _one_sheet(result.errors))]]
+        "errors": result.errors[[c for c in ERROR_LABELS if c in result.errors
+                                 and not (c == "sheet" and _one_sheet(result.errors))
+                                 and not (c in ("serial", "head_name") and result.errors[c].isna().all())]]
         .rename(columns=ERROR_LABELS),
         "summary": _summary(result, source),
     }

@@ -30,7 +30,8 @@ from creditscore.records.ids import mask_ids_in_text
 from creditscore.records.messages_zh import reason_zh
 from creditscore.records.readers import Limits
 from creditscore.records.subjects import Segment
-from creditscore.rural.batch import BatchResult, Progress, grade_household_file
+from creditscore.records.vocabulary import parse_mapping
+from creditscore.rural.batch import BatchResult, Progress, RosterOptions, grade_household_file
 from creditscore.rural.report import write_report
 from creditscore.rural.workbook import FORMATS, write_result
 from creditscore.service.audit import write_audit
@@ -39,7 +40,7 @@ from creditscore.service.models import ModelSet
 from creditscore.store import Store
 from creditscore.store.tables import BATCH_JOBS
 
-__all__ = ["ACTIVE", "BatchOutcome", "BatchQuery", "Jobs", "run_household_batch"]
+__all__ = ["ACTIVE", "BatchOutcome", "BatchQuery", "Jobs", "RosterOptions", "parse_mapping", "run_household_batch"]
 
 log = logging.getLogger("creditscore.jobs")
 
@@ -68,7 +69,8 @@ class BatchOutcome:
 def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: BatchQuery, *, out: str | Path,
                         report: str | Path | None = None, source: str = "", as_of: dt.date | None = None,
                         header_row: int | None = None, chunk_rows: int = 50_000, sheets: list[str] | None = None,
-                        progress: Progress | None = None, max_rows: int | None = None) -> BatchOutcome:
+                        progress: Progress | None = None, max_rows: int | None = None,
+                        options: RosterOptions | None = None) -> BatchOutcome:
     """Grade a household file, write its results and report, and log the query — for every door alike.
 
     ``out`` by its suffix (.xlsx, .csv, .parquet); ``report`` the HTML report (None: none). The audit line is
@@ -84,7 +86,7 @@ def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: B
     try:
         limits = Limits(max_rows=max_rows) if max_rows else None  # None: the settings' limit
         result = grade_household_file(store, scorer, path, as_of=as_of, header_row=header_row, chunk_rows=chunk_rows,
-                                      progress=progress, sheets=sheets, limits=limits)
+                                      progress=progress, sheets=sheets, limits=limits, options=options)
         status = 200
     except CreditScoreError:
         status = 422
@@ -236,7 +238,7 @@ class Jobs:
             upload.unlink(missing_ok=True)
 
     def accept(self, stream: BinaryIO, query: BatchQuery, *, filename: str, max_bytes: int,
-               as_of: dt.date | None = None) -> str:
+               as_of: dt.date | None = None, options: RosterOptions | None = None) -> str:
         """Receive an uploaded file into the uploads folder (at most ``max_bytes``, counted as it arrives) and
         queue it. A file past the limit is refused before more of it is written."""
         job_id = uuid.uuid4().hex
@@ -254,7 +256,7 @@ class Jobs:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return self.submit(path, query, filename=filename, as_of=as_of, job_id=job_id)
+        return self.submit(path, query, filename=filename, as_of=as_of, job_id=job_id, options=options)
 
     def _read(self, job_id: str) -> dict[str, object] | None:
         with self.store.engine.connect() as conn:
@@ -268,7 +270,7 @@ class Jobs:
         return job
 
     def submit(self, path: Path, query: BatchQuery, *, filename: str, as_of: dt.date | None = None,
-               job_id: str | None = None) -> str:
+               job_id: str | None = None, options: RosterOptions | None = None) -> str:
         """Queue a file for grading; the upload is deleted once graded (or if the job cannot be recorded)."""
         job_id = job_id or uuid.uuid4().hex
         now = dt.datetime.now(dt.UTC)
@@ -283,10 +285,11 @@ class Jobs:
             raise
         with self._lock:
             self._mine.add(job_id)
-        self.executor.submit(self._run, job_id, path, query, filename, as_of)
+        self.executor.submit(self._run, job_id, path, query, filename, as_of, options=options)
         return job_id
 
-    def _run(self, job_id: str, path: Path, query: BatchQuery, filename: str, as_of: dt.date | None) -> None:
+    def _run(self, job_id: str, path: Path, query: BatchQuery, filename: str, as_of: dt.date | None, *,
+             options: RosterOptions | None = None) -> None:
         self._update(job_id, status="running")
         progress: Callable[[int, int | None], None] = lambda done, total: self._update(  # noqa: E731
             job_id, processed=done, rows=total)
@@ -294,7 +297,7 @@ class Jobs:
         try:
             outcome = run_household_batch(self.store, self.models.scorer(Segment.HOUSEHOLD), path, query,
                                           out=workbook, report=page, source=filename, as_of=as_of,
-                                          progress=progress)
+                                          progress=progress, options=options)
             result = outcome.result
             self._update(job_id, status="done", rows=result.rows, processed=result.rows,
                          scored=result.scored_rows, rejected=result.rejected_rows)

@@ -248,6 +248,16 @@ class Store:
                 known.update(r[at] for r in rows)
         return known, out
 
+    def places(self) -> pd.DataFrame:
+        """The geography the store knows from its household surveys: one row per (county, township, village)
+        with codes and names — what a roster that names its villages but not their codes is resolved against."""
+        table = record_table(KINDS["households"])
+        cols = [table.c[n] for n in ("county_code", "county_name", "township_code", "township_name",
+                                     "village_code", "village_name")]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*cols).distinct()).all()
+        return pd.DataFrame(rows, columns=[c.name for c in cols], dtype="string")
+
     def subject_records(self, subject_id: str, *, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
         """Every record of one subject (enterprise by USCC, household by head's resident ID), by kind.
 

@@ -303,3 +303,31 @@ def test_start_up_fails_the_jobs_of_a_dead_worker_at_once_and_deletes_orphan_upl
     assert "upload it again" in job["message"]
     assert list(jobs.uploads.iterdir()) == []
     jobs.executor.shutdown()
+
+
+def test_household_batch_with_a_column_mapping_and_a_village_code(client: TestClient, store: Store,
+                                                                  keys: dict[str, str]) -> None:
+    """The form fields of the batch: a mapping for headers no rule knows, the village every row belongs to; a
+    mapping that is not one, or a code that is not 12 digits, is a 422 that says what a mapping looks like."""
+    frame = pd.read_csv(io.BytesIO(_household_file(store)), dtype=str)
+    code = frame["村代码"].iloc[0]
+    frame = frame[frame["村代码"] == code].drop(columns=["村代码"])
+    odd = {c: f"栏{i + 1}" for i, c in enumerate(frame.columns)}
+    fields = {"户主姓名": "head_name", "身份证号": "head_id", "村": "village_name", "家庭人口": "members",
+              "劳动力": "labourers", "家庭年收入": "annual_income", "家庭资产": "assets", "家庭负债": "liabilities",
+              "采集日期": "surveyed_on"}
+    mapping = "columns:\n" + "".join(f"  {odd[c]}: {fields.get(c, 'skip')}\n" for c in frame.columns)
+    data = frame.rename(columns=odd).to_csv(index=False).encode()
+    form = {"purpose": "credit village assessment", "authorization_ref": "VILLAGE-2024-02", "as_of": "2024-06-30"}
+    r = client.post("/v1/households/batch", headers=auth(keys["assessor"]), files={"file": ("a.csv", data)},
+                    data={**form, "columns": mapping, "village_code": code})
+    assert r.status_code == 202, r.text
+    status = _finished(client, r.json()["job_id"], keys["assessor"])
+    assert status["status"] == "done", status
+    assert status["scored"] + status["rejected"] == len(frame)
+    for bad, says in ((("columns", "a: [1, 2"), "YAML"), (("columns", "just text"), "header: field"),
+                      (("village_code", "4108"), "12 digits")):
+        r = client.post("/v1/households/batch", headers=auth(keys["assessor"]), files={"file": ("a.csv", data)},
+                        data={**form, bad[0]: bad[1]})
+        assert r.status_code == 422, r.text
+        assert says in r.text

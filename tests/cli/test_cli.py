@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -160,6 +161,10 @@ BAD_ARGUMENTS = [
     (["households", "score", "{roster}", "--authorization-ref", "A-1234", "--out", "x.docx"],
      "output must end in one of"),
     (["households", "score", "{roster}", "--authorization-ref", "A-1234", "--as-of", "June"], "is not a date"),
+    (["households", "score", "{roster}", "--authorization-ref", "A-1234", "--columns", "none.yaml"], "no such file"),
+    (["households", "score", "{roster}", "--authorization-ref", "A-1234", "--columns", "{roster}"],
+     "a column mapping is 'columns:'"),
+    (["households", "score", "{roster}", "--authorization-ref", "A-1234", "--village-code", "41"], "12 digits"),
 ]
 
 
@@ -175,3 +180,27 @@ def test_every_bad_argument_is_one_sentence(args: list[str], message: str, small
     assert message in _said(result.output)
     assert UNKNOWN_PERSON not in result.output
     assert not list(tmp_path.glob("*评级结果*"))  # nothing written for a refused run
+
+
+def test_a_sample_workbook_graded_then_its_mapping_reused(small_store: tuple[Path, str, Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's path for a newcomer: write the sample township workbook, grade it, save the column mapping
+    the summary prints and grade again with it."""
+    data, _, _ = small_store
+    monkeypatch.setenv("CREDITSCORE_DATA_DIR", str(data))
+    book = tmp_path / "sample.xlsx"
+    made = runner.invoke(app, ["households", "sample", "--out", str(book), "--villages", "2", "--per-village", "15"])
+    assert made.exit_code == 0, made.output
+    assert book.is_file()
+    mapping = tmp_path / "mapping.yaml"
+    args = ["households", "score", str(book), "--authorization-ref", "DEMO-0001", "--as-of", "2024-06-30"]
+    first = runner.invoke(app, [*args, "--save-columns", str(mapping)])
+    assert first.exit_code == 0, first.output
+    said = _said(first.output)
+    lines = re.search(r"(\d+) totals and signature lines", _said(made.output)).group(1)
+    assert f"not households (totals, notes…) {lines}" in said
+    assert "负债(元) → 家庭负债 (liabilities), in 元" in said
+    assert "columns:" in mapping.read_text(encoding="utf-8")
+    again = runner.invoke(app, [*args, "--columns", str(mapping)])
+    assert again.exit_code == 0, again.output
+    assert "the column mapping given" in _said(again.output)
