@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 import re
@@ -219,12 +220,31 @@ def sheet_names(path: str | Path) -> list[str]:
         raise UnreadableFile(f"{p.name}: not a valid Excel workbook ({exc})") from None
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=2)
+def _open_book(path: str, _mtime_ns: int, _size: int):
+    """The workbook opened once for all its sheets: opening parses the shared-strings table (every distinct
+    name and ID of the file), which a township's twenty village sheets would otherwise pay twenty times. Keyed by
+    the file's modification time and size, so a changed file is opened again."""
+    from python_calamine import CalamineWorkbook
+
+    return CalamineWorkbook.from_path(path)
+
+
+def close_books() -> None:
+    """Forget the workbooks held open for their sheets (:func:`_open_book`): a batch calls it when done, so an
+    uploaded file is not held open — nor its strings in memory — after it was graded and deleted."""
+    _open_book.cache_clear()
+
+
 def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
                  score: HeaderScore | None, sheet_name: str | None) -> Iterator[Chunk]:
     """Rows of one worksheet (the first by default), read with calamine (Rust): ten times openpyxl's speed."""
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(str(path))
+    book = _open_book(str(path), *_stamp(path))
     if sheet_name and sheet_name not in book.sheet_names:
         raise UnreadableFile(f"{path.name}: no worksheet {sheet_name!r} (it has {', '.join(book.sheet_names)})")
     sheet = book.get_sheet_by_name(sheet_name) if sheet_name else book.get_sheet_by_index(0)

@@ -221,15 +221,21 @@ def _shown(f: Field, n: int = 4) -> list[str]:
 
 def header_score(kind: RecordKind, cells: list[str]) -> int:
     """How many ``cells`` read as distinct fields of ``kind``: finds the header row under a title."""
+    return len({f for f in (_field_named(kind, c) for c in cells if c) if f is not None})
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_named(kind: RecordKind, cell: str) -> str | None:
+    """The field a cell names outright (by a name, or a name after a prefix), else None. Cached: the header
+    search asks it of every cell of a sheet's first rows, and a township's sheets repeat the same cells."""
     vocab = vocabulary(kind)
-    seen = set()
-    for c in cells:
-        key = _bare(_split_unit(normalise_header(c), vocab)[0])
-        if key:
-            found, how = _candidates(key, vocab)
-            if len(found) == 1 and how != "a name inside the header" and found[0] not in OTHER_COLUMNS:
-                seen.add(found[0])
-    return len(seen)
+    key = _bare(_split_unit(normalise_header(cell), vocab)[0])
+    if not key:
+        return None
+    found, how = _candidates(key, vocab)
+    if len(found) == 1 and how != "a name inside the header" and found[0] not in OTHER_COLUMNS:
+        return found[0]
+    return None
 
 
 def load_mapping(path: str | Path) -> dict[str, str]:

@@ -34,7 +34,7 @@ from creditscore.records.contracts import KINDS, FieldType
 from creditscore.records.ids import mask_ids_in_text, mask_resident_id
 from creditscore.records.messages_zh import reason_zh
 from creditscore.records.parsing import ERROR_COLUMNS, parse_records
-from creditscore.records.readers import Limits, check_file, count_rows, read_chunks, sheet_names
+from creditscore.records.readers import Limits, check_file, close_books, count_rows, read_chunks, sheet_names
 from creditscore.records.vocabulary import (
     HeaderMatch,
     header_score,
@@ -132,18 +132,24 @@ def _not_households(raw: pd.DataFrame, header_cells: set[str]) -> tuple[np.ndarr
     each is. A line holding a resident ID is never one of them: it is a household, graded or reported."""
     words = vocabulary(KIND).not_records
     cells = raw.astype("string").fillna("")
-    text = cells.apply(lambda c: c.map(normalise_header))
-    first = text.apply(lambda r: next((v for v in r if v), ""), axis=1)
-    holds_id = cells.apply(lambda c: c.str.contains(_ID_LIKE, regex=True)).any(axis=1).to_numpy()
     kinds = np.full(len(raw), "", dtype=object)
+    holds_id = np.zeros(len(raw), dtype=bool)
+    for column in cells.columns:
+        holds_id |= cells[column].str.contains(_ID_LIKE, regex=True).to_numpy(dtype=bool)
+    at = np.flatnonzero(~holds_id)  # only lines without an ID can be anything but a household: look at those
+    if not len(at):
+        return holds_id & False, kinds.tolist()
+    text = cells.iloc[at].apply(lambda c: c.map(normalise_header))
+    first = [next((v for v in r if v), "") for r in text.itertuples(index=False)]
     for what, spellings in words.items():
-        hit = np.array([v.startswith(spellings) for v in first], dtype=bool) if spellings else \
-            np.zeros(len(raw), dtype=bool)
+        if not spellings:
+            continue
+        hit = np.array([v.startswith(spellings) for v in first], dtype=bool)
         if what == "totals":  # "合计" under the name with a serial number before it
             hit = hit | text.isin(set(spellings)).any(axis=1).to_numpy()
-        kinds[(kinds == "") & hit & ~holds_id] = what
-    repeated = text.apply(lambda r: sum(v in header_cells for v in r if v), axis=1).to_numpy() >= 3
-    kinds[(kinds == "") & repeated & ~holds_id] = "header"
+        kinds[at[(kinds[at] == "") & hit]] = what
+    repeated = np.array([sum(v in header_cells for v in r if v) for r in text.itertuples(index=False)]) >= 3
+    kinds[at[(kinds[at] == "") & repeated]] = "header"
     return kinds != "", kinds.tolist()
 
 
@@ -218,8 +224,6 @@ class _Roster:
         """Fill the village, township and county of every row from its own columns, the sheet's context and the
         store's geography; returns the key each household's village is assessed under (its code, else its
         name)."""
-        n = len(frame)
-
         def column(name: str, fallback: str | None) -> pd.Series:
             values = frame[name].astype("string").str.strip() if name in frame else pd.Series(pd.NA, index=frame.index,
                                                                                               dtype="string")
@@ -230,19 +234,20 @@ class _Roster:
         name = column("village_name", self.context.village)
         township = column("township_name", self.context.township)
         county = column("county_name", self.context.county)
-        filled: dict[str, list[object]] = {k: [pd.NA] * n for k in _PLACE_FIELDS}
-        for i, (c, v, t, k) in enumerate(zip(code, name, township, county, strict=True)):
+        keys = list(zip(code, name, township, county, strict=True))
+        found: dict[tuple, dict[str, str] | None] = {}
+        for key in dict.fromkeys(keys):  # once per distinct place, not per household
+            c, v, t, k = key
             if isinstance(c, str):
-                place = self.places.by_code(c) if self.places is not None else None
-            else:
-                place, why = self._resolve(v, t, k)
-                if place is None and isinstance(v, str):
-                    self.unresolved.setdefault(v, why or "")
-                elif place is not None:
-                    self.resolved.setdefault(str(v), place["village_code"])
-            for key in _PLACE_FIELDS:
-                if place is not None and key in place:
-                    filled[key][i] = place[key]
+                found[key] = self.places.by_code(c) if self.places is not None else None
+                continue
+            place, why = self._resolve(v, t, k)
+            if place is None and isinstance(v, str):
+                self.unresolved.setdefault(v, why or "")
+            elif place is not None:
+                self.resolved.setdefault(str(v), place["village_code"])
+            found[key] = place
+        filled = {f: [(found[key] or {}).get(f, pd.NA) for key in keys] for f in _PLACE_FIELDS}
         for key in _PLACE_FIELDS:
             mine = column(key, None)
             found = pd.Series(filled[key], index=frame.index, dtype="string")
@@ -260,9 +265,10 @@ class _Roster:
         """(clean rows, errors, the village key of every clean row) for one raw chunk."""
         skip, what = _not_households(raw, self.header_cells)
         if skip.any():
-            first_words = raw.astype("string").fillna("").agg(" ".join, axis=1).str.strip().str[:30]
-            self.skipped += [(int(r), w, mask_ids_in_text(str(t))) for r, w, t in
-                             zip(rows[skip], np.asarray(what, dtype=object)[skip], first_words[skip], strict=True)]
+            lines = raw.loc[skip].astype("string").fillna("")
+            first_words = [" ".join(v for v in r if v.strip())[:30] for r in lines.itertuples(index=False)]
+            self.skipped += [(int(r), w, mask_ids_in_text(t)) for r, w, t in
+                             zip(rows[skip], np.asarray(what, dtype=object)[skip], first_words, strict=True)]
             raw, rows = raw.loc[~skip].reset_index(drop=True), rows[~skip]
         frame = raw[list(self.mapping)].rename(columns=self.mapping)
         for c in self.in_wan:
@@ -444,7 +450,6 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
     skipped: list[str] = []
     graded, loans, arrears, errors = [], [], [], []
     pending: list[tuple[_Roster, pd.DataFrame, pd.Series]] = []
-    read = 0
 
     def flush() -> None:
         """Grade the valid rows read so far, sheets together: a township's twenty village sheets cost one
@@ -460,37 +465,46 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
             arrears.append(chunk_arrears)
         pending.clear()
 
+    def read_sheets() -> int:
+        """Read, parse and grade every sheet; returns the rows read."""
+        read = 0
+        for name in names:
+            roster: _Roster | None = None
+            for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row, header_score=_header_score,
+                                     sheet=name or None):
+                if roster is None:
+                    headers = list(chunk.frame.columns)
+                    if several and _header_score(headers) < 2:  # an instructions or summary sheet, not households
+                        skipped.append(name)
+                        break
+                    context = assessor.merged(context_from_text(*chunk.preamble, name or ""))
+                    try:
+                        roster = _Roster(headers, t, today, sheet=name if several else "", seen=seen,
+                                         given=options.columns, context=context, places=places)
+                    except InvalidRecord as exc:
+                        raise InvalidRecord(f"worksheet {name!r}: {exc}" if several else str(exc)) from None
+                    rosters.append(roster)
+                read += len(chunk.frame)
+                if len(chunk.frame):
+                    clean, problems, village = roster.parse(chunk.frame, chunk.row_numbers)
+                    problems["sheet"] = roster.sheet
+                    errors.append(problems)
+                    if len(clean):
+                        pending.append((roster, clean, village))
+                        if sum(len(c) for _, c, _ in pending) >= chunk_rows:
+                            flush()
+                clock.lap("read and validate")
+                if progress:
+                    progress(read, total)
+        flush()
+        return read
+
     if progress:
         progress(0, total)
-    for name in names:
-        roster: _Roster | None = None
-        for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row, header_score=_header_score,
-                                 sheet=name or None):
-            if roster is None:
-                headers = list(chunk.frame.columns)
-                if several and _header_score(headers) < 2:  # an instructions or summary sheet, not households
-                    skipped.append(name)
-                    break
-                context = assessor.merged(context_from_text(*chunk.preamble, name or ""))
-                try:
-                    roster = _Roster(headers, t, today, sheet=name if several else "", seen=seen, given=options.columns,
-                                     context=context, places=places)
-                except InvalidRecord as exc:
-                    raise InvalidRecord(f"worksheet {name!r}: {exc}" if several else str(exc)) from None
-                rosters.append(roster)
-            read += len(chunk.frame)
-            if len(chunk.frame):
-                clean, problems, village = roster.parse(chunk.frame, chunk.row_numbers)
-                problems["sheet"] = roster.sheet
-                errors.append(problems)
-                if len(clean):
-                    pending.append((roster, clean, village))
-                    if sum(len(c) for _, c, _ in pending) >= chunk_rows:
-                        flush()
-            clock.lap("read and validate")
-            if progress:
-                progress(read, total)
-    flush()
+    try:
+        read = read_sheets()
+    finally:
+        close_books()
     if not rosters:
         raise InvalidRecord(f"{Path(path).name}: no worksheet has household columns (户主姓名, 身份证号, …)"
                             if skipped else f"{Path(path).name}: no rows to grade")

@@ -88,6 +88,8 @@ class Places:
         self._by_village: dict[str, list[int]] = {}
         for i, name in enumerate(self.frame["village_name"]):
             self._by_village.setdefault(place_key(name, "village"), []).append(i)
+        self._by_code = {str(r["village_code"]): {k: str(v) for k, v in r.items()}
+                         for r in self.frame.to_dict("records")}
         self.townships = dict(zip(self.frame["township_code"], self.frame["township_name"], strict=True))
         self.counties = dict(zip(self.frame["county_code"], self.frame["county_name"], strict=True))
 
@@ -117,9 +119,9 @@ class Places:
 
     def by_code(self, code: str) -> dict[str, str] | None:
         """A village's codes and names from its code (the township and county from its first 9 and 6 digits)."""
-        row = self.frame[self.frame["village_code"] == code]
-        if len(row):
-            return {k: str(v) for k, v in row.iloc[0].items()}
+        known = self._by_code.get(code)
+        if known is not None:
+            return known
         return {"village_code": code, "township_code": code[:9], "county_code": code[:6],
                 "township_name": self.townships.get(code[:9], code[:9]),
                 "county_name": self.counties.get(code[:6], code[:6])}
