@@ -27,16 +27,16 @@ MEANING = {
 }
 
 
-def _text(ind: Indicator, language: str, value: float) -> str:
+def _text(ind: Indicator, language: str, value: float, kind: str | None = None) -> str:
     """The reason's text for a value; "no record" when the template has nothing to say (a missing value)."""
-    return ind.reason.render(language, value) or (f"{ind.name_zh}：无记录" if language == "zh"
-                                                  else f"{ind.name_en}: no record")
+    return ind.reason.render(language, value, kind) or (f"{ind.name_zh}：无记录" if language == "zh"
+                                                        else f"{ind.name_en}: no record")
 
 
-def _render(ind: Indicator, language: str, values: np.ndarray) -> np.ndarray:
+def _render(ind: Indicator, language: str, values: np.ndarray, kind: str) -> np.ndarray:
     """Texts for many values of one indicator: each distinct value is formatted once (counts repeat a lot)."""
     distinct, inverse = np.unique(values, return_inverse=True)  # NaNs sort last and stay distinct
-    return np.array([_text(ind, language, v) for v in distinct], dtype=object)[inverse]
+    return np.array([_text(ind, language, v, kind) for v in distinct], dtype=object)[inverse]
 
 
 REASON_COLUMNS = ["subject_id", "kind", "rank", "reason_code", "indicator", "family", "contribution", "value",
@@ -50,7 +50,9 @@ def reasons(explanation: Explanation, catalogue: Catalogue, *, adverse: int = 3,
     Returns one row per reason: ``subject_id``, ``kind`` (adverse / favourable), ``rank``
     (1 = strongest), ``reason_code`` (the indicator's stable id), ``indicator``, ``family``,
     ``contribution`` (log-odds), ``value`` (the subject's own), ``text_zh``, ``text_en``.
-    Indicators whose contribution is below ``min_contribution`` in size are not reasons.
+    Indicators whose contribution is below ``min_contribution`` in size are not reasons, and neither is a value
+    the catalogue says cannot be that kind of reason (:meth:`Indicator.may_be`: zero debts is no deduction) — a
+    subject's next strongest indicator takes its place. Each kind is worded for its side ("家庭年收入偏低").
     """
     return pd.DataFrame(reason_columns(explanation, catalogue, adverse=adverse, favourable=favourable,
                                        min_contribution=min_contribution), columns=REASON_COLUMNS)
@@ -61,11 +63,14 @@ def reason_columns(explanation: Explanation, catalogue: Catalogue, *, adverse: i
     """:func:`reasons` as arrays by column (one subject's decision needs no DataFrame)."""
     c = explanation.contributions
     n = c.shape[0]
+    indicators = [catalogue.by_id[name] for name in explanation.feature_names]
     parts = []
     for kind_code, (count, sign) in enumerate(((adverse, 1.0), (favourable, -1.0))):
         if count <= 0 or n == 0:
             continue
-        signed = c * sign
+        kind = _KINDS[kind_code]
+        allowed = np.column_stack([ind.may_be(kind, explanation.values[:, j]) for j, ind in enumerate(indicators)])
+        signed = np.where(allowed, c * sign, -np.inf)
         top = np.argsort(-signed, axis=1, kind="stable")[:, :count]
         strength = np.take_along_axis(signed, top, axis=1)
         rows, ranks = np.nonzero(strength > min_contribution)
@@ -76,18 +81,19 @@ def reason_columns(explanation: Explanation, catalogue: Catalogue, *, adverse: i
     order = np.lexsort((ranks, kinds, rows))  # by subject, adverse first, strongest first
     rows, kinds, ranks, cols = rows[order], kinds[order], ranks[order], cols[order]
     values = explanation.values[rows, cols]
-    indicators = [catalogue.by_id[name] for name in explanation.feature_names]
     text_zh = np.empty(len(rows), dtype=object)
     text_en = np.empty(len(rows), dtype=object)
     if len(rows) <= _FEW_REASONS:  # the service's few subjects: a text per reason, numpy would cost more
-        for i, (col, value) in enumerate(zip(cols.tolist(), values.tolist(), strict=True)):
-            text_zh[i] = _text(indicators[col], "zh", value)
-            text_en[i] = _text(indicators[col], "en", value)
+        for i, (col, value, k) in enumerate(zip(cols.tolist(), values.tolist(), kinds.tolist(), strict=True)):
+            text_zh[i] = _text(indicators[col], "zh", value, _KINDS[k])
+            text_en[i] = _text(indicators[col], "en", value, _KINDS[k])
     else:
-        for col in np.unique(cols):  # one pass per indicator, never per subject
-            at = cols == col
-            text_zh[at] = _render(indicators[col], "zh", values[at])
-            text_en[at] = _render(indicators[col], "en", values[at])
+        for col in np.unique(cols):  # one pass per indicator and kind, never per subject
+            for k in (0, 1):
+                at = (cols == col) & (kinds == k)
+                if at.any():
+                    text_zh[at] = _render(indicators[col], "zh", values[at], _KINDS[k])
+                    text_en[at] = _render(indicators[col], "en", values[at], _KINDS[k])
     return {
         "subject_id": np.asarray(explanation.subjects, dtype=object)[rows],
         "kind": _KINDS[kinds], "rank": ranks,

@@ -9,6 +9,8 @@ templates in Chinese and English). Adding an indicator is a YAML edit plus a tes
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import math
 import string
 from functools import cached_property
@@ -18,13 +20,14 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from creditscore.config import file_hash, load_yaml_model
+from creditscore.config import load_yaml_model
 from creditscore.errors import InvalidCode
 from creditscore.records.contracts import KINDS, SubjectType
 from creditscore.records.subjects import Segment
 from creditscore.resources import FEATURES_DIR
 
-__all__ = ["Aggregation", "Catalogue", "Compute", "Direction", "Family", "Indicator", "load_catalogue"]
+__all__ = ["Aggregation", "Catalogue", "Compute", "Direction", "Family", "Indicator", "Phrase", "Reason", "Within",
+           "load_catalogue", "model_hash"]
 
 
 class Direction(enum.StrEnum):
@@ -144,11 +147,48 @@ class Compute(BaseModel):
         return self.date or KINDS[self.source].event_date or "published_on"
 
 
+class Phrase(BaseModel):
+    """A sentence in both languages, with ``{value}`` as in :class:`Reason`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zh: str
+    en: str
+
+
+class Within(BaseModel):
+    """The values for which a kind of reason may be given: ``above`` / ``below`` are strict, ``never`` is never.
+
+    A contribution is relative to the average subject, so the model can push a value the wrong way for words: a
+    household without debts may still sit above the average on one indicator. These bounds say which values
+    *can* be a deduction (or a strength) at all, so "未结清贷款合计0元" is never listed as a deduction.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    above: float | None = None
+    below: float | None = None
+    never: bool = False
+
+    def mask(self, values: np.ndarray) -> np.ndarray:
+        if self.never:
+            return np.zeros(values.shape, dtype=bool)
+        ok = ~np.isnan(values)
+        if self.above is not None:
+            ok &= values > self.above
+        if self.below is not None:
+            ok &= values < self.below
+        return ok
+
+
 class Reason(BaseModel):
     """Reason templates: ``{value}`` is the subject's own value, with a format spec where useful.
 
     For coded indicators (flags, grades, classes) ``labels_zh`` / ``labels_en`` turn
-    the code into words first — a flag's 0 and 1 need different sentences.
+    the code into words first — a flag's 0 and 1 need different sentences. ``adverse`` and ``favourable``
+    word the same fact as a deduction or a strength ("家庭年收入偏低（35,000元）"); ``zero`` words a value of
+    0 ("近五年无贷款违约"); ``adverse_when`` / ``favourable_when`` bound the values each kind may be given for
+    (by default a monotone indicator's 0 is never on its adverse side: no arrears is not a deduction).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -157,10 +197,15 @@ class Reason(BaseModel):
     en: str
     labels_zh: dict[int, str] | None = None
     labels_en: dict[int, str] | None = None
+    adverse: Phrase | None = None
+    favourable: Phrase | None = None
+    zero: Phrase | None = None
+    adverse_when: Within | None = None
+    favourable_when: Within | None = None
 
     @model_validator(mode="after")
     def _only_value(self) -> Reason:
-        for text in (self.zh, self.en):
+        for text in self._templates():
             fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name is not None]
             names = {name for name, _ in fields}
             if names - {"value"}:
@@ -172,11 +217,26 @@ class Reason(BaseModel):
             raise ValueError("labels_zh and labels_en must label the same codes")
         return self
 
-    def render(self, language: str, value: float) -> str | None:
-        """The sentence for ``value`` in ``language`` ("zh" or "en"); None when the value is missing."""
+    def _templates(self) -> list[str]:
+        out = [self.zh, self.en]
+        for phrase in (self.adverse, self.favourable, self.zero):
+            if phrase is not None:
+                out += [phrase.zh, phrase.en]
+        return out
+
+    def render(self, language: str, value: float, kind: str | None = None) -> str | None:
+        """The sentence for ``value`` in ``language`` ("zh" or "en") as a ``kind`` of reason (adverse /
+        favourable, or None for the plain fact); None when the value is missing."""
         if math.isnan(value):  # no record
             return None
-        template = self.zh if language == "zh" else self.en
+        phrase: Phrase | BaseModel = self
+        if value == 0 and self.zero is not None:
+            phrase = self.zero
+        elif kind == "adverse" and self.adverse is not None:
+            phrase = self.adverse
+        elif kind == "favourable" and self.favourable is not None:
+            phrase = self.favourable
+        template = phrase.zh if language == "zh" else phrase.en  # type: ignore[attr-defined]
         labels = self.labels_zh if language == "zh" else self.labels_en
         if labels is not None:
             return template.format(value=labels.get(round(value), f"{value:g}"))
@@ -197,6 +257,24 @@ class Indicator(BaseModel):
     compute: Compute
     reason: Reason
     description: str = ""
+
+    def may_be(self, kind: str, values: np.ndarray) -> np.ndarray:
+        """Which ``values`` may be given as a ``kind`` ("adverse" / "favourable") reason of this indicator.
+
+        The declared bounds if any; otherwise by direction, a monotone indicator's 0 (no arrears, no listings;
+        no income) is never on its good side for "increasing" nor a strength for "decreasing". A missing value
+        ("no record") may be either: the model learned what a missing record means.
+        """
+        declared = self.reason.adverse_when if kind == "adverse" else self.reason.favourable_when
+        values = np.asarray(values, dtype=float)
+        if declared is not None:
+            return declared.mask(values)
+        missing = np.isnan(values)
+        if kind == "adverse" and self.direction is Direction.INCREASING:
+            return missing | (values > 0)
+        if kind == "favourable" and self.direction is Direction.DECREASING:
+            return missing | (values > 0)
+        return np.ones(values.shape, dtype=bool)
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """The record values behind encoded codes (``encode: {A: 0, B: 1, …}`` read backwards); None if missing.
@@ -221,7 +299,7 @@ class Catalogue(BaseModel):
     version: str
     subject: SubjectType
     indicators: list[Indicator] = Field(min_length=1)
-    hash: str = Field("", description="set by the loader: SHA-256 of the YAML file")
+    hash: str = Field("", description="set by the loader: SHA-256 of what the model depends on (see model_hash)")
 
     @model_validator(mode="after")
     def _unique_and_consistent(self) -> Catalogue:
@@ -277,4 +355,14 @@ def load_catalogue(segment: Segment | str, folder: str | Path | None = None) -> 
     cat = load_yaml_model(path, Catalogue)
     if cat.catalogue != segment:
         raise ConfigError(f"{path}: declares catalogue {cat.catalogue!r}, expected {segment!r}")
-    return cat.model_copy(update={"hash": file_hash(path)})
+    return cat.model_copy(update={"hash": model_hash(cat)})
+
+
+def model_hash(cat: Catalogue) -> str:
+    """SHA-256 of what a model trained on the catalogue depends on: its indicators' ids, order, directions
+    and computations — not their names, units or reason wording, so rewording a reason keeps the models."""
+    body = {"catalogue": cat.catalogue, "subject": cat.subject.value,
+            "indicators": [{"id": i.id, "direction": i.direction.value,
+                            "compute": i.compute.model_dump(mode="json", exclude_none=True)}
+                           for i in cat.indicators]}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -345,9 +345,9 @@ class _Clock:
         self._last = now
 
 
-def _joined_reasons(why: pd.DataFrame, subjects: pd.Index) -> dict[str, np.ndarray]:
-    """Each subject's adverse reasons in rank order, joined per column (a groupby-join costs 30× more)."""
-    adverse = why[why["kind"] == "adverse"]
+def _joined_reasons(why: pd.DataFrame, subjects: pd.Index, kind: str = "adverse") -> dict[str, np.ndarray]:
+    """Each subject's reasons of a kind in rank order, joined per column (a groupby-join costs 30× more)."""
+    adverse = why[why["kind"] == kind]
     at = subjects.get_indexer(adverse["subject_id"])
     out = {}
     for column, sep in (("text_zh", "；"), ("text_en", "; "), ("reason_code", ";")):
@@ -380,12 +380,14 @@ def _grade_chunk(store: Store, scorer: Scorer, clean: pd.DataFrame, t: pd.Timest
     scored = scorer.score(features)
     d = scored.decisions
     adverse = _joined_reasons(scored.reasons, d.index)
+    favourable = _joined_reasons(scored.reasons, d.index, "favourable")  # listed apart: never as deductions
     per_head = pd.DataFrame({
         "grade": d["final_grade"], "model_grade": d["model_grade"], "score": d["score"].round(2),
         "pd": d["pd"].round(6), "eligible": d["eligible"], "credit_line_yuan": d["credit_line_yuan"],
         "rate_adjustment_bp": d["rate_adjustment_bp"], "max_term_months": d["max_term_months"],
         "overrides": d["overrides"].map(";".join), "reasons_zh": adverse["text_zh"], "reasons_en": adverse["text_en"],
-        "reason_codes": adverse["reason_code"],
+        "reason_codes": adverse["reason_code"], "strengths_zh": favourable["text_zh"],
+        "strengths_en": favourable["text_en"],
         "model_version": d["model_version"], "policy_version": d["policy_version"],
     })
     cols = ["_sheet", "_row", "head_id", "head_name", "county_code", "county_name", "township_code",

@@ -31,6 +31,7 @@ HOUSEHOLD_LABELS = {
     "model_grade": "模型等级", "score": "信用得分", "pd": "违约概率", "eligible": "可授信",
     "credit_line_yuan": "建议授信额度（元）", "rate_adjustment_bp": "利率浮动（基点）",
     "max_term_months": "最长期限（月）", "overrides": "政策调整", "reasons_zh": "主要扣分原因",
+    "strengths_zh": "主要加分因素",
 }
 _CRITERIA = {  # name → (Chinese label, a share the assessor reads in percent?)
     "credit_household_share": "信用户占比", "on_time_repayment": "按时还款率", "npl_ratio": "不良贷款率",

@@ -141,3 +141,79 @@ def test_charts_render(bundle: ModelBundle, sme_features: pd.DataFrame, fmt: str
     catalogue = load_catalogue("sme")
     for chart in (waterfall(e, catalogue, 2, fmt=fmt), family_chart(e, catalogue, 2, fmt=fmt)):
         assert chart.startswith(b"\x89PNG") if fmt == "png" else b"<svg" in chart[:500]
+
+
+@pytest.fixture(scope="module")
+def household_explained() -> tuple[pd.DataFrame, object]:
+    population = generate(SynthConfig(seed=37, n_firms=50, n_households=1500))
+    catalogue = load_catalogue("household")
+    X = compute_features(catalogue, population.tables, "2024-06-30", load_policy())  # noqa: N806
+    return X, explain(ModelBundle.load(DEMO_BUNDLES / "household", catalogue=catalogue), X)
+
+
+@pytest.mark.parametrize("segment", ["sme", "household"])
+def test_a_deduction_is_always_on_the_adverse_side_of_its_indicator(
+        segment: str, bundle: ModelBundle, sme_features: pd.DataFrame,
+        household_explained: tuple[pd.DataFrame, object]) -> None:
+    """Zero arrears, zero debts, no listing, an assessment-day survey: never a deduction, whatever the model's
+    contribution; a strength is never an arrears count above zero either. Checked on every reason given."""
+    catalogue = load_catalogue(segment)
+    e = explain(bundle, sme_features) if segment == "sme" else household_explained[1]
+    r = reasons(e, catalogue, adverse=5, favourable=5)
+    for kind in ("adverse", "favourable"):
+        mine = r[r["kind"] == kind]
+        for code, group in mine.groupby("reason_code"):
+            allowed = catalogue.by_id[code].may_be(kind, group["value"].to_numpy(dtype=float))
+            assert allowed.all(), (kind, code, group.loc[~allowed, "value"].unique()[:5])
+    adverse = r[r["kind"] == "adverse"]
+    increasing = [i.id for i in catalogue.indicators if i.direction.value == "increasing"]
+    assert not ((adverse["reason_code"].isin(increasing)) & (adverse["value"] == 0)).any()
+    for text in ("未结清贷款合计0元", "采集于0天前", "当前有0笔", "近五年有0条"):
+        assert not adverse["text_zh"].str.contains(text, regex=False).any(), text
+    assert len(adverse) > 0
+    assert (r["kind"] == "favourable").any()
+
+
+def test_the_model_is_asked_for_the_next_reason_when_one_may_not_be_given(
+        household_explained: tuple[pd.DataFrame, object]) -> None:
+    """Dropping a barred reason does not leave a subject with fewer deductions than the model has to give."""
+    e = household_explained[1]
+    catalogue = load_catalogue("household")
+    r = reasons(e, catalogue, adverse=3, favourable=0)
+    allowed = np.column_stack([ind.may_be("adverse", e.values[:, j])
+                               for j, ind in enumerate(catalogue.indicators)])
+    available = ((e.contributions > 1e-6) & allowed).sum(axis=1)
+    given = r.groupby("subject_id").size().reindex(e.subjects, fill_value=0).to_numpy()
+    np.testing.assert_array_equal(given, np.minimum(available, 3))
+
+
+def test_a_fact_is_worded_for_its_side() -> None:
+    """Income as a deduction says it is low, as a strength that it is good; zero says "none", not "0"."""
+    household = load_catalogue("household")
+    income = household.by_id["annual_income"].reason
+    assert income.render("zh", 35_000.0, "adverse") == "家庭年收入偏低（35,000元）"
+    assert income.render("zh", 120_000.0, "favourable") == "家庭年收入较高（120,000元）"
+    assert income.render("en", 35_000.0, "adverse").startswith("low household income")
+    assert income.render("zh", 35_000.0) == "家庭年收入35,000元"  # the plain fact, for a report's table
+    defaults = household.by_id["past_defaults_5y"].reason
+    assert defaults.render("zh", 0.0, "favourable") == "近五年无贷款违约"
+    assert defaults.render("zh", 2.0, "adverse") == "近五年有2笔贷款违约"
+    evaluation = household.by_id["village_evaluation"].reason
+    assert evaluation.render("zh", 1.0, "adverse") == "村委会评价为“良好”，未达“优秀”"
+    survey = household.by_id["survey_age_days"]
+    assert not survey.may_be("adverse", np.array([0.0, 200.0])).any()
+    assert survey.may_be("adverse", np.array([400.0])).all()
+    sme = load_catalogue("sme")
+    assert sme.by_id["taxes_paid_growth"].reason.render("zh", -0.2, "adverse") == "实缴税额同比下降（-20%）"
+    assert not sme.by_id["taxes_paid_growth"].may_be("adverse", np.array([0.0, 0.1])).any()
+
+
+@pytest.mark.parametrize("segment", ["sme", "household"])
+@pytest.mark.parametrize("kind", ["adverse", "favourable"])
+@pytest.mark.parametrize("value", [0.0, 1.0, 0.25, 12_345.6, -0.4])
+def test_every_worded_reason_renders(segment: str, kind: str, value: float) -> None:
+    for indicator in load_catalogue(segment).indicators:
+        for language in ("zh", "en"):
+            text = indicator.reason.render(language, value, kind)
+            assert text, (indicator.id, kind, language)
+            assert "{" not in text, (indicator.id, kind, language, text)

@@ -57,11 +57,18 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
         load_catalogue("sme", _write(tmp_path, "catalogue: sme\n  version: [\n"))
 
 
-def test_catalogue_hash_changes_with_the_file(tmp_path: Path) -> None:
+def test_catalogue_hash_follows_what_the_model_depends_on(tmp_path: Path) -> None:
+    """A model is refused on another computation or direction, not on a reworded reason or name."""
     original = load_catalogue("sme")
-    changed = load_catalogue("sme", _mutated(tmp_path, "近12个月新增欠薪", "近一年新增欠薪"))
-    assert original.hash != changed.hash
     assert len(original.hash) == 64
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    reworded = load_catalogue("sme", _mutated(tmp_path / "a", "近12个月新增欠薪", "近一年新增欠薪"))
+    assert reworded.hash == original.hash
+    window = load_catalogue("sme", _mutated(tmp_path / "b", "window_days: 365", "window_days: 366"))
+    assert window.hash != original.hash
+    direction = load_catalogue("sme", _mutated(tmp_path / "c", "direction: decreasing", "direction: none"))
+    assert direction.hash != original.hash
 
 
 @pytest.mark.parametrize("segment", ["sme", "household"])

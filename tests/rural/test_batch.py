@@ -169,6 +169,12 @@ def test_results_are_masked_and_carry_terms_and_chinese_reasons(graded: BatchRes
     given = hh["reasons_zh"] != ""  # a household with nothing adverse has no adverse reason to give
     assert given.mean() > 0.8
     assert hh.loc[given, "reasons_zh"].str.contains(r"[\u4e00-\u9fff]").all()
+    # favourable facts are listed apart, and no "none" fact is ever a deduction
+    assert (hh["strengths_zh"] != "").mean() > 0.8
+    deductions = hh["reasons_zh"].str.split("；").explode()
+    strengths = hh["strengths_zh"].str.split("；").explode()
+    assert not set(deductions) & set(strengths) - {""}
+    assert not deductions.str.contains(r"(?<![\d,.])0(元|天前|笔|个月)|无逾期|无负债|无未结清", regex=True).any()
     assert graded.model_version
     assert graded.policy_version
 
