@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from creditscore.records.contracts import KINDS
-from creditscore.records.parsing import map_headers, parse_records
+from creditscore.records.parsing import parse_records
+from creditscore.records.vocabulary import match_headers
 
 #: "Today" for parsing hand-written rows: late enough for every record the tests write.
 TODAY = dt.date(2026, 6, 30)
@@ -18,8 +19,7 @@ def typed(kind: str, rows: list[dict[str, object]]) -> pd.DataFrame:
     """Hand-written rows → the parser's typed frame (and a check that they are valid)."""
     k = KINDS[kind]
     raw = pd.DataFrame([{key: "" if v is None else str(v) for key, v in row.items()} for row in rows], dtype="string")
-    mapping = map_headers(k, list(raw.columns))
-    result = parse_records(k, raw.rename(columns=mapping), today=TODAY)
+    result = parse_records(k, match_headers(k, list(raw.columns)).apply(raw), today=TODAY)
     assert result.errors.empty, result.errors.to_string()
     return result.clean
 

@@ -67,6 +67,8 @@ def print_reports(reports: list[IngestReport]) -> None:
                       f"[red]{r.rejected:,}[/]" if r.rejected else "0", f"{r.seconds:.1f}")
     console.print(table)
     for r in reports:
+        for note in r.notes:
+            console.print(f"{r.kind}: {note}", markup=False)
         if r.rejects_path:
             console.print(f"[yellow]{r.rejected:,} rejected row(s) of {r.kind}, with reasons:[/] {r.rejects_path}")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,13 +22,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from creditscore.errors import InvalidCode, InvalidRecord
+from creditscore.errors import InvalidCode
 from creditscore.records.contracts import Field, FieldType, RecordKind, SubjectType
 from creditscore.records.ids import ID_CHECK, ID_WEIGHTS, mask_resident_id, validate_resident_id, validate_uscc
 from creditscore.records.vocabulary import vocabulary
 
-__all__ = ["ParseResult", "header_matches", "header_unit", "map_headers", "parse_field", "parse_records",
-           "record_keys"]
+__all__ = ["ParseResult", "parse_field", "parse_records", "record_keys"]
 
 ERROR_COLUMNS = ["row", "column", "value", "reason"]
 
@@ -47,58 +45,6 @@ class ParseResult:
     @property
     def rejected_positions(self) -> np.ndarray:
         return np.unique(self.errors["_pos"].to_numpy()) if "_pos" in self.errors else np.array([], dtype=int)
-
-
-# A unit written into a header, as people label spreadsheet columns: 年收入（万元）, 承包地面积(亩), 家庭人口（人）
-_HEADER_UNIT = re.compile(r"[(\[](万元|元|亩|人|户|个|yuan|10k yuan|mu|persons)[)\]]$", re.IGNORECASE)
-
-
-def header_unit(text: object) -> str | None:
-    """The unit a header declares in brackets (``年收入（万元）`` → ``万元``), if any."""
-    m = _HEADER_UNIT.search(re.sub(r"\s", "", unicodedata.normalize("NFKC", str(text))))
-    return m.group(1).lower() if m else None
-
-
-def _header_key(text: object) -> str:
-    key = re.sub(r"\s", "", unicodedata.normalize("NFKC", str(text)))
-    key = _HEADER_UNIT.sub("", key) if not any(key == a for a in _UNIT_IN_NAME) else key
-    return re.sub(r"[_（）()]", "", key).lower()
-
-
-_UNIT_IN_NAME = ("承包地面积(亩)",)  # aliases whose unit is part of the accepted header itself
-
-
-def header_matches(kind: RecordKind, cells: list[str]) -> int:
-    """How many of ``cells`` are headers of ``kind``'s fields: finds the header row under a title."""
-    known = {_header_key(h) for f in kind.fields for h in f.headers()}
-    return sum(1 for c in cells if c and _header_key(c) in known)
-
-
-def map_headers(kind: RecordKind, columns: list[str], *, optional: tuple[str, ...] = ()) -> dict[str, str]:
-    """Map a file's column headers to the kind's field names.
-
-    Raises :class:`InvalidRecord` naming every required column that is missing,
-    with the Chinese and English headers that would have been accepted; fields in
-    ``optional`` may be absent (the caller supplies them). Columns the contract
-    does not know are ignored (official exports carry many).
-    """
-    wanted: dict[str, str] = {}
-    for f in kind.fields:
-        for h in f.headers():
-            wanted.setdefault(_header_key(h), f.name)
-    mapping: dict[str, str] = {}
-    for col in columns:
-        name = wanted.get(_header_key(col))
-        if name is not None and name not in mapping.values():
-            mapping[col] = name
-    found = set(mapping.values())
-    missing = [f for f in kind.fields if f.required and f.name not in found and f.name not in optional]
-    if missing:
-        parts = "; ".join(f"{f.zh} ({f.name})" for f in missing)
-        raise InvalidRecord(
-            f"{kind.name}: required column(s) missing: {parts}. Columns found: {', '.join(map(str, columns))}"
-        )
-    return mapping
 
 
 def _clean_text(s: pd.Series) -> pd.Series:
@@ -240,14 +186,16 @@ def _bounds(f: Field, nums: pd.Series, reason: pd.Series) -> None:
 
 
 def _money(f: Field, values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Amounts in yuan (元, ¥, thousands separators) or 万元, to integer fen."""
+    """Amounts in yuan (元, ¥, thousands separators), 千元 or 万元, to integer fen."""
     s = values.str.replace(r"[,，\s¥￥]|人民币|RMB", "", regex=True)
     wan = s.str.contains("万", regex=False).fillna(False)
-    s = s.str.replace(r"(万元|万|元)$", "", regex=True)
+    thousand = s.str.contains("千", regex=False).fillna(False) & ~wan
+    s = s.str.replace(r"(万元|万|千元|千|元)$", "", regex=True)
     nums = pd.to_numeric(s, errors="coerce")
     reason = pd.Series(pd.NA, index=values.index, dtype="string")
     reason[values.notna() & nums.isna()] = "not an amount (expected e.g. 12500, 12,500.00, 1.25万元)"
-    yuan = nums.where(~wan, nums * 10_000)
+    yuan = nums.where(~wan, nums * 10_000).where(~thousand, nums * 1_000)
+    wan = wan | thousand  # a scaled amount may carry more decimals than fen
     fen = (yuan * 100).round()
     too_fine = (fen - yuan * 100).abs() > 1e-6
     reason[too_fine.fillna(False) & ~wan & reason.isna()] = "more than two decimal places (fen)"

@@ -19,10 +19,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from creditscore.errors import InvalidRecord
-from creditscore.records.contracts import Field, RecordKind
+from creditscore.records.contracts import Field, FieldType, RecordKind
 
 __all__ = ["OTHER_COLUMNS", "HeaderMatch", "Vocabulary", "header_score", "load_mapping", "mapping_yaml",
            "match_headers", "normalise_header", "parse_mapping", "vocabulary"]
@@ -64,9 +65,14 @@ class Vocabulary:
 
 @functools.cache
 def vocabulary(kind: RecordKind) -> Vocabulary:
-    """The kind's vocabulary: its contract's headers, plus ``vocabularies/<kind>.yaml`` when there is one."""
+    """The kind's vocabulary: its contract's headers, plus ``vocabularies/<kind>.yaml`` when there is one, over
+    ``vocabularies/common.yaml`` (the units and yes/no words every kind's files use)."""
     path = _DIR / f"{kind.name}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    common = _common()
+    data = {**data, "units": {**common.get("units", {}), **(data.get("units") or {})},
+            "yes_no": {answer: [*common.get("yes_no", {}).get(answer, []), *(data.get("yes_no") or {}).get(answer, [])]
+                       for answer in ("yes", "no")}}
     names: dict[str, list[str]] = {f.name: [*f.headers()] for f in kind.fields}
     for name, extra in (data.get("fields") or {}).items():
         kind.get_field(name)  # a typo in the YAML is an error at load, not a column never matched
@@ -96,6 +102,15 @@ def vocabulary(kind: RecordKind) -> Vocabulary:
         not_records={k: tuple(normalise_header(w) for w in ws) for k, ws in (data.get("not_households") or {}).items()})
 
 
+@functools.cache
+def _common() -> dict:
+    return yaml.safe_load((_DIR / "common.yaml").read_text(encoding="utf-8")) or {}
+
+
+#: Units a money column's header may declare, and what a plain number in it is then written as for the parser.
+_MONEY_UNITS = {"元": "", "千元": "千元", "万元": "万元"}
+
+
 @dataclass
 class HeaderMatch:
     """How a file's columns were read: column → field, why, the unit each declares, and what was not read."""
@@ -104,11 +119,46 @@ class HeaderMatch:
     reasons: dict[str, str]  # column → "负债(元) → 家庭负债 (liabilities), in 元"
     units: dict[str, str]  # column → unit written in its header
     unread: list[str]  # columns that match nothing
+    kind: RecordKind | None = None
 
     @property
     def fields(self) -> dict[str, str]:
         """Only the record's fields: column → field."""
         return {c: n for c, n in self.mapping.items() if n not in OTHER_COLUMNS}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Field → the column as headed in the file: errors name the column a person sees."""
+        return {n: c for c, n in self.fields.items()}
+
+    @property
+    def scaled(self) -> dict[str, str]:
+        """Money columns whose header gives a unit other than 元: column → that unit (万元, 千元)."""
+        if self.kind is None:
+            return {}
+        return {c: u for c, u in self.units.items() if c in self.fields and _MONEY_UNITS.get(u)
+                and self.kind.get_field(self.fields[c]).type is FieldType.MONEY}
+
+    def apply(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """The file's text columns as the record's fields, for :func:`~creditscore.records.parsing.parse_records`.
+
+        Every door reads headers through here, so a column headed ``年收入（万元）`` is read in 万元 whether it
+        arrives by ``ingest``, a household batch or an inline record — never 35 yuan for 35万. A cell that names
+        its own unit (``3.5万元``) keeps it.
+        """
+        fields = self.fields
+        frame = raw[list(fields)].rename(columns=fields)
+        for column, unit in self.scaled.items():
+            name = fields[column]
+            text = frame[name].astype("string").str.strip()
+            plain = text.str.fullmatch(r"[-+]?[\d,，.]+").fillna(False)
+            frame[name] = text.where(~plain, text + _MONEY_UNITS[unit])
+        return frame
+
+    def unit_notes(self) -> list[str]:
+        """One line per scaled column, in Chinese and English, for the summary a person reads."""
+        return [f"“{c}”列按表头所示以{u}计 — column {c!r} is in {u}, as its header says"
+                for c, u in self.scaled.items()]
 
     def column_for(self, name: str) -> str | None:
         return next((c for c, n in self.mapping.items() if n == name), None)
@@ -212,11 +262,11 @@ def match_headers(kind: RecordKind, columns: list[str], *, given: dict[str, str]
             + f". Columns found: {', '.join(map(str, columns))}")
     if problems:
         raise InvalidRecord(f"{kind.name}: " + " | ".join(problems))
-    return HeaderMatch(mapping=mapping, reasons=reasons, units=units, unread=unread)
+    return HeaderMatch(mapping=mapping, reasons=reasons, units=units, unread=unread, kind=kind)
 
 
 def _shown(f: Field, n: int = 4) -> list[str]:
-    return [h for h in f.headers() if h != f.name][:n]
+    return [h for h in f.headers() if h not in (f.name, f.zh)][:n]
 
 
 def header_score(kind: RecordKind, cells: list[str]) -> int:

@@ -30,7 +30,7 @@ import pandas as pd
 from creditscore.decisions.scorer import Scorer
 from creditscore.errors import InvalidRecord, InvalidValue
 from creditscore.features import compute_features
-from creditscore.records.contracts import KINDS, FieldType
+from creditscore.records.contracts import KINDS
 from creditscore.records.ids import mask_ids_in_text, mask_resident_id
 from creditscore.records.messages_zh import reason_zh
 from creditscore.records.parsing import ERROR_COLUMNS, parse_records
@@ -176,8 +176,6 @@ class _Roster:
         # optional facts the file has no column for: the household's latest stored survey supplies them
         self.from_store = [f.name for f in KIND.fields if not f.required and f.name not in present
                            and f.name not in _PLACE_FIELDS]
-        self.in_wan = [c for c, name in self.mapping.items()
-                       if KIND.get_field(name).type is FieldType.MONEY and self.match.units.get(c) == "万元"]
         self.header_cells = {normalise_header(c) for c in columns if c and not str(c).startswith("column_")}
         self.skipped: list[tuple[int, str, str]] = []  # (row, what, its first words)
         self.unresolved: dict[str, str] = {}  # village name → why its code is unknown
@@ -190,8 +188,7 @@ class _Roster:
         out = []
         if self.match.unread:
             out.append(f"{where}未识别的列（未读取） columns not read: {', '.join(map(str, self.match.unread))}")
-        out += [f"“{c}”列按表头所示以万元计 — column {c!r} is in 10,000 yuan (万元), as its header says"
-                for c in self.in_wan]
+        out += self.match.unit_notes()
         if "surveyed_on" in self.missing:
             out.append("无“采集日期”列：以评价基准日为采集日期 — no surveyed_on column: the assessment date")
         out += [f"无“{KIND.get_field(m).zh}”列：取该户最近一次入库采集的值 — "
@@ -270,12 +267,7 @@ class _Roster:
             self.skipped += [(int(r), w, mask_ids_in_text(t)) for r, w, t in
                              zip(rows[skip], np.asarray(what, dtype=object)[skip], first_words, strict=True)]
             raw, rows = raw.loc[~skip].reset_index(drop=True), rows[~skip]
-        frame = raw[list(self.mapping)].rename(columns=self.mapping)
-        for c in self.in_wan:
-            name = self.mapping[c]
-            text = frame[name].astype("string").str.strip()
-            plain = text.str.fullmatch(r"[-+]?[\d,，.]+").fillna(False)
-            frame[name] = text.where(~plain, text + "万元")
+        frame = self.match.apply(raw)
         places = self._place(frame)
         for key, n in places.value_counts().items():  # listed per village, graded or not
             self.listed[str(key)] = self.listed.get(str(key), 0) + int(n)

@@ -19,8 +19,9 @@ from creditscore.features import compute_features
 from creditscore.features.catalogue import Catalogue
 from creditscore.policy import Policy
 from creditscore.records.contracts import KINDS
-from creditscore.records.parsing import map_headers, parse_records
+from creditscore.records.parsing import parse_records
 from creditscore.records.subjects import Segment, identify
+from creditscore.records.vocabulary import match_headers
 from creditscore.service.models import Generation, ModelSet
 from creditscore.settings import Settings, get_settings
 from creditscore.store import Store
@@ -130,12 +131,11 @@ class GradingService:
             raw = pd.DataFrame([{c: ("" if v is None else str(v)) for c, v in row.items()} for row in rows],
                                dtype="string")
             try:
-                mapping = map_headers(k, list(raw.columns))
+                match = match_headers(k, list(raw.columns))
             except InvalidRecord as exc:
                 problems.append({"kind": kind, "row": None, "column": None, "reason": str(exc)})
                 continue
-            result = parse_records(k, raw[list(mapping)].rename(columns=mapping), headers={v: c for c, v in
-                                                                                          mapping.items()})
+            result = parse_records(k, match.apply(raw), headers=match.headers)
             for e in result.errors.itertuples():
                 problems.append({"kind": kind, "row": int(e.row) - 1, "column": e.column, "reason": e.reason})
             parsed[kind] = result.clean

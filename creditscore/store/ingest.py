@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Connection, Table, func, insert, select, text
 
 from creditscore.records.contracts import RecordKind, get_kind
-from creditscore.records.parsing import ERROR_COLUMNS, map_headers, parse_records
+from creditscore.records.parsing import ERROR_COLUMNS, parse_records
 from creditscore.records.readers import count_rows, read_chunks
+from creditscore.records.vocabulary import HeaderMatch, header_score, match_headers
 from creditscore.store.db import Store
 from creditscore.store.tables import INGEST_LOG, record_table
 
@@ -46,6 +48,7 @@ class IngestReport:
     errors: int
     rejects_path: str | None
     seconds: float
+    notes: list[str] = field(default_factory=list)  # columns not read, units applied from the headers
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -148,19 +151,19 @@ def ingest_file(
     tmp_rejects = rejects.with_name(rejects.name + ".partial")
     table = record_table(k)
     rows_read = valid = rejected = n_errors = 0
-    mapping: dict[str, str] | None = None
+    match: HeaderMatch | None = None
 
     try:
         with store.engine.begin() as conn, tmp_rejects.open("w", newline="", encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(ERROR_COLUMNS)
             before = conn.execute(select(func.count()).select_from(table)).scalar_one()
-            for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row):
-                if mapping is None:
-                    mapping = map_headers(k, list(chunk.frame.columns))
-                raw = chunk.frame[list(mapping)].rename(columns=mapping)
-                result = parse_records(k, raw, row_numbers=chunk.row_numbers,
-                                       headers={v: c for c, v in mapping.items()}, today=today)
+            for chunk in read_chunks(path, chunk_rows=chunk_rows, header_row=header_row,
+                                     header_score=functools.partial(header_score, k)):
+                if match is None:  # the same vocabulary as every door: committee headers, units, reasons
+                    match = match_headers(k, list(chunk.frame.columns))
+                raw = match.apply(chunk.frame)
+                result = parse_records(k, raw, row_numbers=chunk.row_numbers, headers=match.headers, today=today)
                 rows_read += len(raw)
                 if len(result.errors):
                     writer.writerows(result.errors[ERROR_COLUMNS].itertuples(index=False, name=None))
@@ -193,6 +196,9 @@ def ingest_file(
         kind=k.name, source=str(path), rows_read=rows_read, inserted=inserted, duplicates=valid - inserted,
         rejected=rejected, errors=n_errors, rejects_path=str(rejects) if n_errors else None,
         seconds=(finished - started).total_seconds(),
+        notes=[] if match is None else [
+            *([f"未识别的列（未读取） columns not read: {', '.join(map(str, match.unread))}"] if match.unread else []),
+            *match.unit_notes()],
     )
 
 

@@ -9,7 +9,12 @@ import pytest
 
 from creditscore.errors import InvalidRecord, UnknownKind
 from creditscore.records.contracts import KINDS, get_kind
-from creditscore.records.parsing import map_headers, parse_records
+from creditscore.records.parsing import parse_records
+from creditscore.records.vocabulary import match_headers
+
+
+def map_headers(kind, columns):  # the field mapping, as these tests read it
+    return match_headers(kind, columns).fields
 
 TODAY = dt.date(2026, 6, 30)
 
@@ -42,7 +47,7 @@ def test_english_headers_are_case_and_space_insensitive() -> None:
 
 
 def test_missing_required_column_names_both_headers() -> None:
-    with pytest.raises(InvalidRecord, match=r"处罚决定日期 \(decided_on\)"):
+    with pytest.raises(InvalidRecord, match=r"处罚决定日期 \(decided_on; also read: 处罚日期"):
         map_headers(KINDS["penalties"], ["统一社会信用代码", "行政处罚决定书文号", "处罚机关", "处罚类别"])
 
 
@@ -166,11 +171,13 @@ def test_counts_and_areas_with_their_unit_typed_in(field: str, text: str, value:
 
 
 def test_header_units_are_read_and_ignored_for_matching() -> None:
-    from creditscore.records.parsing import header_unit
-
-    assert header_unit("年收入（万元）") == "万元"
-    assert header_unit("承包地面积 (亩)") == "亩"
-    assert header_unit("身份证号") is None
+    match = match_headers(KINDS["households"], ["户主姓名", "身份证号", "家庭人口（人）", "劳动力（人）",
+                                                "年收入（万元）", "家庭资产(元)", "家庭负债（千元）", "县区代码",
+                                                "县区", "乡镇代码", "乡镇", "村代码", "村", "采集日期",
+                                                "承包地面积 (亩)"])
+    assert match.units["年收入（万元）"] == "万元"
+    assert match.units["承包地面积 (亩)"] == "亩"
+    assert match.scaled == {"年收入（万元）": "万元", "家庭负债（千元）": "千元"}
     headers = ["户主姓名", "身份证号", "家庭人口（人）", "劳动力（人）", "年收入（万元）", "家庭资产(元)",
                "家庭负债（元）", "县区代码", "县区", "乡镇代码", "乡镇", "村代码", "村", "采集日期"]
     mapping = map_headers(KINDS["households"], headers)

@@ -90,10 +90,10 @@ def test_sheet_rows_keep_their_numbers_under_blank_leading_rows_and_columns(tmp_
 
 def test_the_header_row_is_found_under_a_title_by_its_known_columns(tmp_path: Path) -> None:
     from creditscore.records.contracts import KINDS
-    from creditscore.records.parsing import header_matches
+    from creditscore.records.vocabulary import header_score
 
     def score(cells: list[str]) -> int:
-        return header_matches(KINDS["households"], cells)
+        return header_score(KINDS["households"], cells)
 
     text = "XX村农户信息采集表,,\n填表人：张三,,\n户主姓名,身份证号,家庭人口（人）\n李四,410882197503090018,4\n"
     (tmp_path / "t.csv").write_text(text, encoding="utf-8")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from creditscore.errors import InvalidRecord, UnknownSubject
-from creditscore.records.ids import generate_uscc
+from creditscore.records.ids import generate_resident_id, generate_uscc
 from creditscore.store import Store, ingest_file
 from creditscore.store import ingest as ingest_module
 
@@ -142,3 +142,44 @@ def test_ingest_log_records_each_file(store: Store, tmp_path: Path) -> None:
         rows = conn.execute(select(INGEST_LOG.c.inserted, INGEST_LOG.c.duplicates, INGEST_LOG.c.sha256)).all()
     assert [(r.inserted, r.duplicates) for r in rows] == [(20, 0), (0, 20)]
     assert rows[0].sha256 == rows[1].sha256
+
+
+@pytest.mark.parametrize(("header", "cell", "yuan"), [
+    ("罚款金额", "5000", 5_000), ("罚款金额（元）", "5000", 5_000), ("罚款金额(万元)", "0.5", 5_000),
+    ("罚款金额/万元", "0.5", 5_000), ("罚款金额（千元）", "5", 5_000), ("罚款金额（万元）", "5000元", 5_000),
+])
+def test_a_header_unit_is_applied_by_ingest_as_by_every_door(store: Store, tmp_path: Path, header: str,
+                                                              cell: str, yuan: int) -> None:
+    """One header vocabulary for every door: 罚款金额(万元) = 0.5 is 5,000 yuan, never 0.5 yuan (the contract's own
+    alias once carried the unit and ingest dropped it); a cell that names its unit keeps it."""
+    path = penalties_file(tmp_path / "p.csv", 1)
+    frame = pd.read_csv(path, dtype=str).rename(columns={"罚款金额": header})
+    frame[header] = cell
+    frame.to_csv(path, index=False)
+    report = ingest_file(store, "penalties", path, today=TODAY)
+    assert report.inserted == 1
+    assert store.records("penalties")["amount"].iloc[0] == yuan * 100  # the store keeps fen
+    scaled = "万" in header or "千" in header
+    assert any("as its header says" in n for n in report.notes) == scaled
+
+
+def test_ingest_reads_a_committee_file_with_a_title_line_and_its_own_headers(store: Store, tmp_path: Path) -> None:
+    """`creditscore ingest households` reads headers as the household batch does: a title line above them,
+    户主 / 负债(元) / 年收入（万元）, a column nobody asked for listed as not read."""
+    rng = random.Random(5)
+    ids = [generate_resident_id(rng, birth_date=dt.date(1970 + i, 3, 9), division_code="410102", sex="M")
+           for i in range(3)]
+    lines = ["石门乡李家沟村2025年农户信息采集表,,,,,,,,,,,,,,",
+             "序号,户主,身份证号,人口,劳动力,年收入（万元）,家庭资产(元),负债(元),县区代码,县区,乡镇代码,乡镇,村代码,村,"
+             "采集日期,联系电话,养殖规模"]
+    for i, head in enumerate(ids):
+        lines.append(f"{i + 1},户主{i},{head},4,2,3.5,200000,10000,410102,中原区,410102001,石门乡,410102001001,"
+                     f"李家沟村,2025-03-01,13800000000,10头")
+    path = tmp_path / "李家沟村.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest_file(store, "households", path, today=TODAY)
+    assert (report.rows_read, report.inserted, report.rejected) == (3, 3, 0)
+    stored = store.records("households")
+    assert (stored["annual_income"] == 35_000 * 100).all()  # 3.5 in a 万元 column; the store keeps fen
+    assert (stored["liabilities"] == 10_000 * 100).all()
+    assert any("养殖规模" in n for n in report.notes)
