@@ -258,8 +258,8 @@ class _Roster:
         unknown = frame["village_name"].fillna("未注明村 village not named")
         return frame["village_code"].fillna("名称:" + unknown.astype(str))
 
-    def parse(self, raw: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-        """(clean rows, errors, the village key of every clean row) for one raw chunk."""
+    def prepare(self, raw: pd.DataFrame, rows: np.ndarray) -> _Prepared:
+        """A raw chunk's household lines as fields, placed, ready for :func:`_parse_together`."""
         skip, what = _not_households(raw, self.header_cells)
         if skip.any():
             lines = raw.loc[skip].astype("string").fillna("")
@@ -273,8 +273,13 @@ class _Roster:
             self.listed[str(key)] = self.listed.get(str(key), 0) + int(n)
         if "surveyed_on" in self.missing:
             frame["surveyed_on"] = self.as_of.date().isoformat()
-        parsed = parse_records(BATCH_KIND, frame, row_numbers=rows, headers=self.headers, today=self.today)
-        clean, errors = parsed.clean, parsed.errors
+        return _Prepared(self, raw, frame, rows, places)
+
+    def finish(self, item: _Prepared, clean: pd.DataFrame,
+               errors: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        """(clean rows, errors, the village key of every clean row) of one prepared chunk, once parsed: surveys
+        made after the assessment date and a household listed twice (in this sheet or an earlier one) refused."""
+        rows = item.rows
         clean["_row"] = rows[clean.index.to_numpy()]
         extra = []
         late = (clean["surveyed_on"] > self.as_of).to_numpy()
@@ -306,8 +311,8 @@ class _Roster:
             clean = clean.loc[~dup]
         if extra:
             errors = pd.concat([errors, *extra], ignore_index=True)
-        errors = self._identify(errors, raw)
-        return clean, errors, places.loc[clean.index]
+        errors = self._identify(errors, item.raw)
+        return clean, errors, item.places.loc[clean.index]
 
     def _identify(self, errors: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
         """The row's own serial number (序号) and the head's name (masked if it is an ID) beside each error, so
@@ -322,6 +327,48 @@ class _Roster:
         return errors.assign(
             serial=pd.Series(serial, dtype="string").str.strip().to_numpy() if serial is not None else pd.NA,
             head_name=[mask_ids_in_text(str(v)).strip() for v in names] if names is not None else pd.NA)
+
+
+@dataclass
+class _Prepared:
+    """One chunk of a sheet's household lines, as fields and placed, waiting to be parsed with others."""
+
+    roster: _Roster
+    raw: pd.DataFrame  # the lines as read: serial numbers and names for the errors
+    frame: pd.DataFrame  # the record's fields
+    rows: np.ndarray  # spreadsheet row numbers
+    places: pd.Series  # the village key of every line
+
+
+def _parse_together(items: list[_Prepared], today: dt.date) -> list[tuple[_Roster, pd.DataFrame, pd.DataFrame,
+                                                                            pd.Series]]:
+    """Parse chunks of several sheets in one pass where their columns agree, then hand each its own rows back.
+
+    A township's twenty village sheets of 500 rows each cost one parse, not twenty: validation has a fixed cost
+    per call (measured: 0.11 s for 500 rows, 0.23 s for 10,000) that must not multiply with the villages.
+    Results come back in the order given, so "listed twice" still names the earlier sheet.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, item in enumerate(items):
+        key = (tuple(item.frame.columns), tuple(sorted(item.roster.headers.items())))
+        groups.setdefault(key, []).append(i)
+    parsed: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for members in groups.values():
+        frames = [items[i].frame for i in members]
+        offsets = np.cumsum([0, *(len(f) for f in frames)])
+        result = parse_records(BATCH_KIND, pd.concat(frames, ignore_index=True),
+                               row_numbers=np.concatenate([items[i].rows for i in members]),
+                               headers=items[members[0]].roster.headers, today=today)
+        clean_at = result.clean.index.to_numpy()
+        error_at = result.errors["_pos"].to_numpy(dtype=int) if len(result.errors) else np.array([], dtype=int)
+        for j, i in enumerate(members):
+            lo, hi = offsets[j], offsets[j + 1]
+            clean = result.clean.loc[(clean_at >= lo) & (clean_at < hi)]
+            clean.index = clean.index - lo
+            errors = result.errors.loc[(error_at >= lo) & (error_at < hi)].copy()
+            errors["_pos"] = errors["_pos"] - lo
+            parsed[i] = (clean, errors.reset_index(drop=True))
+    return [(item.roster, *item.roster.finish(item, *parsed[i])) for i, item in enumerate(items)]
 
 
 class _Clock:
@@ -444,6 +491,18 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
     skipped: list[str] = []
     graded, loans, arrears, errors = [], [], [], []
     pending: list[tuple[_Roster, pd.DataFrame, pd.Series]] = []
+    prepared: list[_Prepared] = []
+
+    def parse() -> None:
+        """Parse the chunks read so far, sheets together, and queue their valid rows for grading."""
+        for roster, clean, problems, village in _parse_together(prepared, today):
+            problems["sheet"] = roster.sheet
+            errors.append(problems)
+            if len(clean):
+                pending.append((roster, clean, village))
+        prepared.clear()
+        if sum(len(c) for _, c, _ in pending) >= chunk_rows:
+            flush()
 
     def flush() -> None:
         """Grade the valid rows read so far, sheets together: a township's twenty village sheets cost one
@@ -480,16 +539,13 @@ def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_o
                     rosters.append(roster)
                 read += len(chunk.frame)
                 if len(chunk.frame):
-                    clean, problems, village = roster.parse(chunk.frame, chunk.row_numbers)
-                    problems["sheet"] = roster.sheet
-                    errors.append(problems)
-                    if len(clean):
-                        pending.append((roster, clean, village))
-                        if sum(len(c) for _, c, _ in pending) >= chunk_rows:
-                            flush()
+                    prepared.append(roster.prepare(chunk.frame, chunk.row_numbers))
+                    if sum(len(p.frame) for p in prepared) >= chunk_rows:
+                        parse()
                 clock.lap("read and validate")
                 if progress:
                     progress(read, total)
+        parse()
         flush()
         return read
 

@@ -149,6 +149,40 @@ def test_a_township_workbook_with_a_sheet_per_village(service: GradingService, s
     assert len(result.villages) == len(villages)
 
 
+def test_errors_of_a_township_workbook_name_their_own_sheet_row_and_serial(
+        service: GradingService, surveys: pd.DataFrame, tmp_path: Path) -> None:  # noqa: F811
+    """Sheets are parsed together for speed; each error must still come back to its own sheet, row and serial
+    number — a bad ID on every sheet at a different place, and a household listed again on a later sheet."""
+    villages = list(surveys.groupby("village_name"))[:3]
+    headers = {"serial": "序号", "name": "户主姓名", "id": "身份证号", "village": "村", "members": "人口",
+               "labourers": "劳动力", "income": "年收入", "assets": "资产", "liabilities": "负债",
+               "evaluation": "村委评价"}
+    first = villages[0][1].iloc[0]
+    expected = set()
+
+    def build(wb: Workbook) -> None:
+        wb.remove(wb.active)
+        for k, (name, group) in enumerate(villages):
+            rows = [_committee_row(100 * k + i + 1, r) for i, (_, r) in enumerate(group.head(10).iterrows())]
+            rows[k + 1]["id"] = _bad_id(str(rows[k + 1]["id"]))
+            expected.add((name, 3 + k + 1, str(100 * k + k + 2), "check"))  # title, header, then rows from 3
+            if k == 2:
+                rows.append(_committee_row(399, first))
+                expected.add((name, 3 + 10, "399", "same head"))
+            _sheet(wb.create_sheet(name), headers, rows, top=[[f"{name}农户信用评级登记表"]], bottom=[["合计"]])
+
+    path = _book(tmp_path / "township.xlsx", build)
+    result = _grade(service, path, as_of=AS_OF)
+    _account(result, households=31, skipped=3)
+    errors = result.errors
+    got = {(e.sheet, int(e.row), str(e.serial)) for e in errors.itertuples()}
+    assert got == {(s, r, n) for s, r, n, _ in expected}
+    for sheet, row, _serial, words in expected:
+        reason = errors.loc[(errors["sheet"] == sheet) & (errors["row"] == row), "reason"].iloc[0]
+        assert words in reason, reason
+    assert result.scored_rows == 27
+
+
 def test_line_breaks_in_header_cells_and_a_repeated_header(service: GradingService, village: pd.DataFrame,  # noqa: F811
                                                            tmp_path: Path) -> None:
     """Headers typed across two lines in their cells, income in 万元, the header printed again on page 2."""
