@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import itertools
 import math
 import re
 import zipfile
@@ -166,28 +167,60 @@ def _choose_header(rows: list[list[str]], score: HeaderScore | None) -> int:
     return best if score([t.strip() for t in rows[best]]) > 0 else filled[0]
 
 
+def _header_span(rows: list[list[str]], score: HeaderScore | None) -> tuple[int, int, list[str]]:
+    """(first header row, last header row, the header cells): one row, or two when the header is two-level.
+
+    Committees' forms often head a column group with a merged title (家庭收支情况 over 年收入 | 资产 | 负债)
+    while 户主姓名 and 身份证号 are merged down across both rows; neither row names every column, the two
+    read together do (the lower row's cell where it has one, else the upper's). Two rows are used only when
+    they name more fields than the best single row. Indices are into ``rows``; -1 when all are blank.
+    """
+    h = _choose_header(rows, score)
+    if h < 0 or score is None:
+        return h, h, rows[h] if h >= 0 else []
+    best = (score([t.strip() for t in rows[h]]), h, h, rows[h])
+    for a, b in ((h - 1, h), (h, h + 1)):
+        if a < 0 or b >= len(rows):
+            continue
+        combined = [lo.strip() or up.strip() for up, lo in itertools.zip_longest(rows[a], rows[b], fillvalue="")]
+        if (found := score(combined)) > best[0]:
+            best = (found, a, b, combined)
+    return best[1], best[2], best[3]
+
+
 def _drop_blank(frame: pd.DataFrame, rows: np.ndarray) -> Chunk:
     blank = (frame.astype("string").fillna("").apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
     return Chunk(frame.loc[~blank].reset_index(drop=True), rows[~blank])
 
 
-def _csv_header_line(path: Path, encoding: str, header_row: int | None, score: HeaderScore | None) -> int:
-    """1-based line of the headers: given, found by ``score`` among the first lines, or the first non-blank."""
+def _csv_header_lines(path: Path, encoding: str, header_row: int | None,
+                      score: HeaderScore | None) -> tuple[int, int, list[str] | None]:
+    """1-based first and last lines of the headers (given, found by ``score`` among the first lines, or the first
+    non-blank), and the header cells when they span two lines (else None: pandas reads the one line)."""
     if header_row is not None:
-        return header_row
+        return header_row, header_row, None
     with path.open(encoding=encoding, newline="") as fh:
         head = [next(fh, "") for _ in range(HEADER_SCAN_ROWS)]
     rows = list(csv.reader(io.StringIO("".join(head)), delimiter="\t" if path.suffix == ".txt" else ","))
-    return _choose_header(rows, score) + 1
+    a, b, cells = _header_span(rows, score)
+    if a == b:
+        return a + 1, b + 1, None
+    names: list[str] = []
+    for i, c in enumerate(cells):  # pandas takes no duplicate names: a second 备注 becomes 备注.1, as it would
+        name = c or f"column_{i + 1}"
+        names.append(name if name not in names else f"{name}.{names.count(name)}")
+    return a + 1, b + 1, names
 
 
 def _csv_chunks(path: Path, chunk_rows: int, header_row: int | None, score: HeaderScore | None) -> Iterator[Chunk]:
     encoding = _encoding(path)
-    line = max(_csv_header_line(path, encoding, header_row, score), 1)
+    line, last, names = _csv_header_lines(path, encoding, header_row, score)
+    line, last = max(line, 1), max(last, 1)
+    options = {"header": None, "names": names, "skiprows": last} if names else {"skiprows": line - 1}
     reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding,
-                         skip_blank_lines=False, skiprows=line - 1, sep=None if path.suffix == ".txt" else ",",
-                         engine="python" if path.suffix == ".txt" else "c")
-    first = line + 1  # the line after the headers
+                         skip_blank_lines=False, sep=None if path.suffix == ".txt" else ",",
+                         engine="python" if path.suffix == ".txt" else "c", **options)
+    first = last + 1  # the line after the headers
     preamble = _csv_preamble(path, encoding, line)
     for frame in reader:
         rows = np.arange(first, first + len(frame))
@@ -255,19 +288,23 @@ def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
         top.append([v if v.__class__ is str else _cell_text(v) for v in values])
         if len(top) >= max((header_row or 0) - first + 1, HEADER_SCAN_ROWS):
             break
-    h = header_row - first if header_row is not None else _choose_header(top, score)
+    if header_row is not None:
+        h = last = header_row - first
+        cells = top[h] if 0 <= h < len(top) else []
+    else:
+        h, last, cells = _header_span(top, score)
     if h < 0 or h >= len(top):
         where = f"worksheet {sheet_name!r}" if sheet_name else "the first worksheet"
         raise UnreadableFile(f"{path.name}: {where} is empty" if header_row is None else
                              f"{path.name}: there is no row {header_row} to read the headers from")
-    headers = [t.strip() or f"column_{i + 1}" for i, t in enumerate(top[h])]
+    headers = [t.strip() or f"column_{i + 1}" for i, t in enumerate(cells)]
     preamble = tuple(" ".join(t.strip() for t in r if t.strip()) for r in top[:h] if any(t.strip() for t in r))
     width = len(headers)
     buffer: list[list[str]] = []
     numbers: list[int] = []
 
     def body() -> Iterator[tuple[int, list[str]]]:
-        yield from enumerate(top[h + 1:], start=first + h + 1)
+        yield from enumerate(top[last + 1:], start=first + last + 1)
         for r, values in enumerate(rows, start=first + len(top)):
             yield r, [v if v.__class__ is str else _cell_text(v) for v in values]  # most cells are text
 

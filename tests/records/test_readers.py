@@ -104,6 +104,37 @@ def test_the_header_row_is_found_under_a_title_by_its_known_columns(tmp_path: Pa
     assert next(iter(plain.frame.columns)) == "XX村农户信息采集表"
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_a_two_level_header_is_read_as_one(tmp_path: Path, fmt: str) -> None:
+    """A group title merged over sub-headers (家庭收支情况 over 年收入 | 资产 | 负债), the other names merged down
+    across both rows: neither row names every column; read together they do, and data start below both."""
+    from creditscore.records.contracts import KINDS
+    from creditscore.records.vocabulary import header_score
+
+    upper = ["序号", "户主姓名", "身份证号", "家庭收支情况", "", "", "备注"]
+    lower = ["", "", "", "年收入(万元)", "资产(万元)", "负债(万元)", ""]
+    data = [["1", "李四", "410882197503090018", "3.5", "20", "1.5", ""], ["合计", "", "", "3.5", "", "", ""]]
+    path = tmp_path / f"two.{fmt}"
+    if fmt == "xlsx":
+        wb = Workbook()
+        ws = wb.active
+        ws.append(["李家沟村农户信用评级登记表"])
+        for row in (upper, lower, *data):
+            ws.append([v or None for v in row])
+        for col in "ABCG":
+            ws.merge_cells(f"{col}2:{col}3")
+        ws.merge_cells("D2:F2")
+        wb.save(path)
+    else:
+        path.write_text("\n".join(",".join(r) for r in (["李家沟村农户信用评级登记表"], upper, lower, *data)) + "\n",
+                        encoding="utf-8")
+    (chunk,) = read_chunks(path, header_score=lambda cells: header_score(KINDS["households"], cells))
+    assert list(chunk.frame.columns) == ["序号", "户主姓名", "身份证号", *lower[3:6], "备注"]
+    assert chunk.row_numbers.tolist() == [4, 5]
+    assert chunk.frame["户主姓名"].tolist() == ["李四", ""]
+    assert chunk.preamble == ("李家沟村农户信用评级登记表",)
+
+
 # --- hostile and huge files: refused before a reader opens them, in bounded memory and time ------------------
 
 

@@ -183,6 +183,43 @@ def test_errors_of_a_township_workbook_name_their_own_sheet_row_and_serial(
     assert result.scored_rows == 27
 
 
+def test_a_two_level_header_with_merged_cells_and_amounts_in_wan(service: GradingService,  # noqa: F811
+                                                                 village: pd.DataFrame, tmp_path: Path) -> None:
+    """家庭收支情况 merged over 年收入(万元) | 资产(万元) | 负债(万元), the other headers merged down across both rows:
+    every household graded, amounts read in 万元 (the same grades as the same rows in yuan)."""
+    v = village.iloc[0]
+    rows = [_committee_row(i + 1, r) for i, r in village.iterrows()]
+    rows[5]["id"] = _bad_id(rows[5]["id"])
+
+    def build(wb: Workbook) -> None:
+        ws = wb.active
+        ws.append([f"{v['township_name']}{v['village_name']}农户信用评级登记表"])
+        ws.merge_cells("A1:I1")
+        ws.append(["序号", "户主姓名", "身份证号码", "家庭人口", "劳动力", "家庭收支情况", None, None, "村委评价"])
+        ws.append([None, None, None, None, None, "年收入(万元)", "资产(万元)", "负债(万元)", None])
+        for col in "ABCDEI":
+            ws.merge_cells(f"{col}2:{col}3")
+        ws.merge_cells("F2:H2")
+        for r in rows:
+            ws.append([r["serial"], r["name"], r["id"], r["members"], r["labourers"], r["income"] / 10_000,
+                       r["assets"] / 10_000, r["liabilities"] / 10_000, r["evaluation"]])
+        ws.append(["合计"])
+
+    result = _grade(service, _book(tmp_path / "two-level.xlsx", build), as_of=AS_OF)
+    _account(result, households=30, skipped=1)
+    assert result.scored_rows == 29
+    assert set(result.errors["serial"]) == {"6"}
+    assert set(result.households["village_code"]) == {v["village_code"]}
+    assert any("年收入(万元) → 家庭年收入" in c for c in result.columns_read)
+    in_yuan = _grade(service, _book(tmp_path / "yuan.xlsx", lambda wb: _sheet(
+        wb.active, {"serial": "序号", "name": "户主姓名", "id": "身份证号码", "members": "家庭人口",
+                    "labourers": "劳动力", "income": "年收入", "assets": "资产", "liabilities": "负债",
+                    "evaluation": "村委评价", "village_code": "村代码"}, rows)), as_of=AS_OF)
+    pd.testing.assert_series_equal(result.households.set_index("row")["pd"],
+                                   in_yuan.households.set_index("row")["pd"].rename(lambda r: r + 2),
+                                   check_exact=False, atol=1e-6)
+
+
 def test_line_breaks_in_header_cells_and_a_repeated_header(service: GradingService, village: pd.DataFrame,  # noqa: F811
                                                            tmp_path: Path) -> None:
     """Headers typed across two lines in their cells, income in 万元, the header printed again on page 2."""
