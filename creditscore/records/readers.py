@@ -303,12 +303,15 @@ def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
     buffer: list[list[str]] = []
     numbers: list[int] = []
 
-    def body() -> Iterator[tuple[int, list[str]]]:
+    def read() -> Iterator[tuple[int, list[str]]]:
         yield from enumerate(top[last + 1:], start=first + last + 1)
         for r, values in enumerate(rows, start=first + len(top)):
             yield r, [v if v.__class__ is str else _cell_text(v) for v in values]  # most cells are text
 
-    for r, cells in body():
+    merged = _merged_below(sheet, first + last)
+    body = _unmerged(read(), merged, sheet.start[1] if sheet.start else 0) if merged else read()
+
+    for r, cells in body:
         buffer.append((cells + [""] * width)[:width])
         numbers.append(r)
         if len(buffer) >= chunk_rows:
@@ -317,6 +320,44 @@ def _xlsx_chunks(path: Path, chunk_rows: int, header_row: int | None,
             buffer, numbers, preamble = [], [], ()
     chunk = _drop_blank(pd.DataFrame(buffer, columns=headers, dtype="string"), np.array(numbers, dtype=int))
     yield Chunk(chunk.frame, chunk.row_numbers, preamble)
+
+
+def _merged_below(sheet: object, header_row: int) -> list[tuple[int, int, int, int]]:
+    """Merged ranges reaching below the headers, as 1-based (first row, first column, last row, last column)."""
+    ranges = getattr(sheet, "merged_cell_ranges", None) or []
+    return sorted((r0 + 1, c0, r1 + 1, c1) for (r0, c0), (r1, c1) in ranges
+                  if r1 + 1 > header_row and (r1 > r0 or c1 > c0))
+
+
+def _unmerged(body: Iterator[tuple[int, list[str]]], merged: list[tuple[int, int, int, int]],
+              first_column: int) -> Iterator[tuple[int, list[str]]]:
+    """Rows with every cell of a merged range showing the range's value, as a person reading the sheet sees it.
+
+    A township's roster often merges a village's name (or its code) down across all of its households; read
+    cell by cell only the first household would have a village. Ranges are taken in row order and forgotten once
+    passed, so memory stays bounded by the ranges open on one row.
+    """
+    pending = iter(merged)
+    upcoming = next(pending, None)
+    active: list[tuple[int, int, int, int, str]] = []
+    for r, cells in body:
+        while upcoming is not None and upcoming[0] <= r:
+            r0, c0, r1, c1 = upcoming
+            i = c0 - first_column
+            value = cells[i] if r0 == r and 0 <= i < len(cells) else ""
+            active.append((r0, c0, r1, c1, value))
+            upcoming = next(pending, None)
+        if active:
+            active = [a for a in active if a[2] >= r]
+            for r0, c0, _r1, c1, value in active:
+                if not value:
+                    continue
+                for c in range(c0, c1 + 1):
+                    i = c - first_column
+                    if i >= 0 and (r, c) != (r0, c0):
+                        cells.extend([""] * (i + 1 - len(cells)))
+                        cells[i] = value
+        yield r, cells
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:

@@ -135,6 +135,28 @@ def test_a_two_level_header_is_read_as_one(tmp_path: Path, fmt: str) -> None:
     assert chunk.preamble == ("李家沟村农户信用评级登记表",)
 
 
+def test_a_value_merged_down_across_rows_is_read_on_every_row(tmp_path: Path) -> None:
+    """A township roster merges each village's name down across its households (and here a column left blank
+    before the table): every household reads its village, as a person sees it; a blank cell stays blank."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append([None, "村", "户主姓名", "年收入"])
+    ws.append([None, "李家沟村", "甲", "1"])
+    ws.append([None, None, "乙", "2"])
+    ws.append([None, None, "丙", "3"])
+    ws.append([None, "王庄村", "丁", "4"])
+    ws.append([None, None, "戊", None])
+    ws.merge_cells("B2:B4")
+    ws.merge_cells("B5:B6")
+    ws.merge_cells("D5:D6")  # an amount merged over two rows: a person reads it on both
+    wb.save(tmp_path / "merged.xlsx")
+    frame, rows = _all(tmp_path / "merged.xlsx")
+    assert frame["村"].tolist() == ["李家沟村"] * 3 + ["王庄村"] * 2
+    assert frame["户主姓名"].tolist() == ["甲", "乙", "丙", "丁", "戊"]
+    assert frame["年收入"].tolist() == ["1", "2", "3", "4", "4"]
+    assert rows == [2, 3, 4, 5, 6]
+
+
 # --- hostile and huge files: refused before a reader opens them, in bounded memory and time ------------------
 
 
