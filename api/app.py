@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.batching import GradeBatcher
 from api.routers import admin, grades, jobs, objections
+from api.web import pages
 from creditscore.service.grading import GradingService
 from creditscore.service.jobs import Jobs
 from creditscore.service.logs import mask_ids_in_logs
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
     app.include_router(jobs.router)
     app.include_router(objections.router)
     app.include_router(admin.router)
+    pages.install(app)  # the web pages, their static files and their error pages
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     def healthz() -> dict[str, str]:

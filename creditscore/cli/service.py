@@ -17,6 +17,7 @@ from creditscore.cli.common import (
 )
 from creditscore.cli.data import demo_data
 from creditscore.service.keys import Role
+from creditscore.store import Store
 
 apikey_app = typer.Typer(help="API keys per institution (stored hashed).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
@@ -66,6 +67,62 @@ def apikey_list() -> None:
     console.print(table)
 
 
+user_app = typer.Typer(help="People who use the web pages: accounts per institution and role.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+@friendly_errors
+def user_create(
+    username: Annotated[str, typer.Argument(help="login name: lower-case letters, digits, . _ -")],
+    role: Annotated[Role, typer.Option(help="what the user may do", case_sensitive=False)],
+    institution: Annotated[str, typer.Option(help="the bank, township or platform the user works for")],
+    display_name: Annotated[str | None, typer.Option(help="the name shown on the pages")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="read the password from standard input (scripts)")] = False,
+) -> None:
+    """Create a user; the password is asked for (twice), never given on the command line."""
+    import sys
+
+    from creditscore.service.accounts import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password (at least 10 characters)", hide_input=True, confirmation_prompt=True)
+    store = _store()
+    store.init()
+    user = create_user(store, username, password, role=role, institution=institution, display_name=display_name)
+    console.print(f"user {user.username} ({user.role.value}, {user.institution}) created")
+
+
+@user_app.command("disable")
+@friendly_errors
+def user_disable(username: Annotated[str, typer.Argument(help="the user's login name")]) -> None:
+    """Disable a user and end their sessions at once."""
+    from creditscore.service.accounts import disable_user
+
+    store = _store()
+    store.init()
+    disable_user(store, username)
+    console.print(f"user {username} disabled; their sessions are ended")
+
+
+@user_app.command("list")
+@friendly_errors
+def user_list() -> None:
+    """Users, their institutions and roles, and whether disabled or locked."""
+    from creditscore.service.accounts import list_users
+
+    store = _store()
+    store.init()
+    table = Table("user", "name", "institution", "role", "created", "disabled", "locked until", title="users")
+    for r in list_users(store).itertuples():
+        table.add_row(r.username, r.display_name, r.institution, r.role, str(r.created_at)[:19],
+                      "" if pd_isna(r.disabled_at) else str(r.disabled_at)[:19],
+                      "" if pd_isna(r.locked_until) else str(r.locked_until)[:19])
+    console.print(table)
+
+
 audit_app = typer.Typer(help="The audit log: verify its hash chain, archive old rows.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
@@ -110,6 +167,28 @@ def audit_archive(
     console.print(f"archived to {path}" if path else f"no audit row is older than {days} days")
 
 
+def demo_logins(store: Store) -> dict[Role, tuple[str, str]]:
+    """A demo user per role (demo-bank, demo-assessor, …) with a fresh random password each start."""
+    import secrets
+
+    from creditscore.errors import InvalidValue
+    from creditscore.service.accounts import create_user, set_password
+
+    institutions = {Role.BANK: "示范农商银行", Role.ASSESSOR: "石门乡人民政府", Role.ANALYST: "信用平台分析组",
+                    Role.ADMIN: "信用平台"}
+    titles = {Role.BANK: "示范信贷员", Role.ASSESSOR: "示范评议员", Role.ANALYST: "示范分析员",
+              Role.ADMIN: "示范管理员"}
+    out = {}
+    for role in Role:
+        name, password = f"demo-{role.value}", secrets.token_urlsafe(9)
+        try:
+            create_user(store, name, password, role=role, institution=institutions[role], display_name=titles[role])
+        except InvalidValue:
+            set_password(store, name, password)
+        out[role] = (name, password)
+    return out
+
+
 @app.command("serve")
 @friendly_errors
 def serve(
@@ -129,6 +208,7 @@ def serve(
         if store.counts()["enterprises"] == 0:
             demo_data(firms=3_000, households=4_000, seed=20240630, out=None, fmt="csv", english=False, load=True)
         keys = {role: create_key(store, f"demo {role.value}", role) for role in Role}
+        logins = demo_logins(store)
         firm = store.records("enterprises")["uscc"].iloc[0]
         console.print("[bold]demo API keys[/] (new at every start; revoke with `creditscore apikey revoke`):")
         for role, key in keys.items():
@@ -136,7 +216,11 @@ def serve(
         # plain print: a copy-pasteable command must not be wrapped to the terminal width
         print(f"\ntry:  curl -H 'X-API-Key: {keys[Role.BANK]}' "
               f"'http://{host}:{port}/v1/enterprises/{firm}/grade?purpose=loan_application'")
-        print(f"docs: http://{host}:{port}/docs\n", flush=True)
+        print(f"docs: http://{host}:{port}/docs")
+        print(f"\nweb pages: http://{host}:{port}/  — demo logins (new passwords at every start):")
+        for role, (name, password) in logins.items():
+            print(f"  {role.value:<9}{name} / {password}")
+        print(flush=True)
     if workers > 1:  # batch jobs live in the store, so any worker answers for any job
         from api.serving import serve as serve_workers
 

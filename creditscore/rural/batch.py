@@ -455,6 +455,54 @@ def _with_zh(errors: pd.DataFrame, names: list[str]) -> pd.DataFrame:
                            kind="stable").reset_index(drop=True)
 
 
+@dataclass
+class SheetPreview:
+    """How one sheet's headers would be read: for the page where an assessor confirms them before grading."""
+
+    sheet: str
+    columns: list[str]  # as headed in the file, in order
+    read: dict[str, str]  # column → field it is read as
+    reasons: dict[str, str]  # column → why ("负债(元) → 家庭负债 (liabilities), in 元")
+    unread: list[str]  # columns nothing matched
+    problem: str | None = None  # why the sheet cannot be graded as it is (an ambiguous or missing column)
+    context: Context = field(default_factory=Context)  # the village / township its title or name gives
+    skipped: bool = False  # no household columns at all: an instructions or summary sheet
+
+
+def preview_household_file(path: str | Path, *, options: RosterOptions | None = None,
+                           header_row: int | None = None) -> list[SheetPreview]:
+    """Each sheet's header row as :func:`grade_household_file` would read it, without grading anything.
+
+    Reads only the first rows of every sheet (after the same checks on the file), so an assessor sees within
+    a second how each column was understood and can map the rest before a long grading run.
+    """
+    options = options or RosterOptions()
+    check_file(path, Limits(max_rows=get_settings().batch_max_rows))
+    names = sheet_names(path)
+    out = []
+    try:
+        for name in names:
+            chunk = next(iter(read_chunks(path, chunk_rows=64, header_row=header_row, header_score=_header_score,
+                                          sheet=name or None)), None)
+            if chunk is None:
+                continue
+            columns = [str(c) for c in chunk.frame.columns]
+            context = context_from_text(*chunk.preamble, name or "")
+            if len(names) > 1 and _header_score(columns) < 2:
+                out.append(SheetPreview(name, columns, {}, {}, [], skipped=True, context=context))
+                continue
+            try:
+                match = match_headers(BATCH_KIND, columns, given=options.columns, optional=_DERIVABLE)
+            except InvalidRecord as exc:
+                out.append(SheetPreview(name, columns, {}, {}, [], problem=str(exc), context=context))
+                continue
+            out.append(SheetPreview(name, columns, dict(match.mapping), dict(match.reasons), list(match.unread),
+                                    context=context))
+    finally:
+        close_books()
+    return out
+
+
 def grade_household_file(store: Store, scorer: Scorer, path: str | Path, *, as_of: dt.date | None = None,
                          header_row: int | None = None,
                          chunk_rows: int = 50_000, progress: Progress | None = None, today: dt.date | None = None,

@@ -84,7 +84,8 @@ def logged_decision(store: Store, audit_id: int) -> dict[str, object] | None:
 
 
 def query_audit(store: Store, *, since: dt.datetime | None = None, subject: str | None = None,
-                institution: str | None = None, limit: int = 1000) -> pd.DataFrame:
+                institution: str | None = None, limit: int = 1000, until: dt.datetime | None = None,
+                route: str | None = None) -> pd.DataFrame:
     """Audit lines, newest first, without the decision records (see :func:`logged_decision`)."""
     hidden = {"decision", "decision_z", "prev_hash"}
     stmt = select(*[c for c in AUDIT_LOG.c if c.name not in hidden]).order_by(AUDIT_LOG.c.id.desc()).limit(limit)
@@ -94,6 +95,10 @@ def query_audit(store: Store, *, since: dt.datetime | None = None, subject: str 
         stmt = stmt.where(AUDIT_LOG.c.subject_masked == subject)
     if institution is not None:
         stmt = stmt.where(AUDIT_LOG.c.institution == institution)
+    if until is not None:
+        stmt = stmt.where(AUDIT_LOG.c.at < until)
+    if route is not None:
+        stmt = stmt.where(AUDIT_LOG.c.route == route)
     with store.engine.connect() as conn:
         result = conn.execute(stmt)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

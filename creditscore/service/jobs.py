@@ -11,8 +11,10 @@ have failed rather than shown running for ever.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
+import re
 import socket
 import threading
 import uuid
@@ -25,7 +27,7 @@ from typing import BinaryIO
 from sqlalchemy import insert, select, update
 
 from creditscore.decisions.scorer import Scorer
-from creditscore.errors import CreditScoreError, InvalidValue, TooLarge
+from creditscore.errors import CreditScoreError, InvalidValue, TooLarge, UnknownSubject
 from creditscore.records.ids import mask_ids_in_text
 from creditscore.records.messages_zh import reason_zh
 from creditscore.records.readers import Limits
@@ -121,6 +123,7 @@ class Jobs:
     """
 
     HEARTBEAT = dt.timedelta(seconds=30)
+    STAGED_FOR = dt.timedelta(days=1)
     STALLED = dt.timedelta(minutes=3)
     _STALLED_MESSAGE = ("评级过程中服务已停止，请重新上传 — the service stopped while the file was being graded: "
                         "upload it again")
@@ -131,6 +134,8 @@ class Jobs:
         self.folder = folder
         self.uploads = folder / "uploads"  # households' files while they wait or are graded; never /tmp
         self.uploads.mkdir(parents=True, exist_ok=True)
+        self.staged = folder / "staged"  # files uploaded from the web pages, waiting for their columns confirmed
+        self.staged.mkdir(parents=True, exist_ok=True)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
         self._mine: set[str] = set()  # this worker's queued and running jobs
@@ -209,6 +214,9 @@ class Jobs:
         for upload in self.uploads.iterdir():  # a file whose job ended or never was: the households' data goes
             if upload.stem not in waiting:
                 upload.unlink(missing_ok=True)
+        for staged in self.staged.iterdir():  # uploaded but never confirmed: gone after a day
+            if staged.stat().st_mtime < (now - self.STAGED_FOR).timestamp():
+                staged.unlink(missing_ok=True)
 
     def outputs(self, job_id: str) -> tuple[Path, Path]:
         """Where a job's workbook and report are kept."""
@@ -257,6 +265,62 @@ class Jobs:
             path.unlink(missing_ok=True)
             raise
         return self.submit(path, query, filename=filename, as_of=as_of, job_id=job_id, options=options)
+
+    def stage(self, stream: BinaryIO, *, owner: str, filename: str, max_bytes: int) -> str:
+        """Keep an uploaded file until its owner confirms how its columns are read (the web pages' first step);
+        returns the stage id. The same size limit as :meth:`accept`, counted as the file arrives."""
+        stage_id = uuid.uuid4().hex
+        suffix = Path(filename).suffix.lower() or ".csv"
+        path = self.staged / f"{stage_id}{suffix}"
+        size = 0
+        try:
+            with path.open("wb") as out:
+                while chunk := stream.read(1 << 20):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLarge(f"文件超过{max_bytes:,}字节上限 — the file has more than {max_bytes:,} bytes, "
+                                       "the upload limit: split it")
+                    out.write(chunk)
+            (self.staged / f"{stage_id}.owner").write_text(
+                json.dumps({"owner": owner, "filename": mask_ids_in_text(filename)[:255], "suffix": suffix}),
+                encoding="utf-8")
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return stage_id
+
+    def staged_file(self, stage_id: str, owner: str) -> tuple[Path, str]:
+        """(path, file name) of a staged upload of ``owner``; raises UnknownSubject for anyone else's."""
+        meta = self.staged / f"{stage_id}.owner"
+        if not re.fullmatch(r"[0-9a-f]{32}", stage_id) or not meta.is_file():
+            raise UnknownSubject("没有这个上传文件（可能已超过一天）— no such upload (staged files are kept a day)")
+        info = json.loads(meta.read_text(encoding="utf-8"))
+        if info["owner"] != owner:
+            raise UnknownSubject("没有这个上传文件 — no such upload")
+        return self.staged / f"{stage_id}{info['suffix']}", info["filename"]
+
+    def submit_staged(self, stage_id: str, query: BatchQuery, *, as_of: dt.date | None = None,
+                      options: RosterOptions | None = None) -> str:
+        """Queue a staged upload of the query's caller, with the columns as confirmed."""
+        path, filename = self.staged_file(stage_id, query.caller.key_prefix)
+        job_id = uuid.uuid4().hex
+        target = self.uploads / f"{job_id}{path.suffix}"
+        path.replace(target)
+        (self.staged / f"{stage_id}.owner").unlink(missing_ok=True)
+        return self.submit(target, query, filename=filename, as_of=as_of, job_id=job_id, options=options)
+
+    def list_for(self, owner: str | None, limit: int = 50) -> list[dict[str, object]]:
+        """The latest jobs of ``owner`` (all owners' for None: an admin), newest first."""
+        query = select(BATCH_JOBS).order_by(BATCH_JOBS.c.created_at.desc()).limit(limit)
+        if owner is not None:
+            query = query.where(BATCH_JOBS.c.owner == owner)
+        with self.store.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for job in rows:
+            for k in ("created_at", "updated_at"):
+                if job[k].tzinfo is None:
+                    job[k] = job[k].replace(tzinfo=dt.UTC)
+        return rows
 
     def _read(self, job_id: str) -> dict[str, object] | None:
         with self.store.engine.connect() as conn:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -178,4 +179,30 @@ MODEL_GENERATIONS = Table(
     Column("published_at", DateTime(timezone=True), nullable=False),
     Column("reason", String(200), nullable=False, comment="start-up, reload, promotion"),
     comment="the models served: the latest generation is what every worker, the CLI and the batches grade with",
+)
+
+USERS = Table(
+    "users", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("institution", String(200), nullable=False),
+    Column("role", String(16), nullable=False, comment="bank, assessor, analyst or admin: the API keys' roles"),
+    Column("password_hash", String(200), nullable=False, comment="argon2id; the password is never stored"),
+    Column("failed_logins", Integer, nullable=False, default=0, comment="consecutive failures since the last login"),
+    Column("locked_until", DateTime(timezone=True), nullable=True, comment="no login before this time"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    comment="people who use the web pages, per institution",
+)
+
+WEB_SESSIONS = Table(
+    "web_sessions", METADATA,
+    Column("token_hash", String(64), primary_key=True, comment="SHA-256 of the cookie's token; never the token"),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False, comment="the token every form of the session carries"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, comment="absolute end of the session"),
+    comment="server-side web sessions: logging out or disabling a user ends them at once, in every worker",
 )

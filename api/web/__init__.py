@@ -1,0 +1,1 @@
+"""The web pages for people: village assessors, bank credit officers, analysts and administrators (Chinese first)."""
