@@ -69,6 +69,8 @@ EN = {
     "主体": "Subject", "结果": "Result", "授权": "Authorisation", "用途": "Purpose",
     "模型版本": "Model versions", "细分": "Segment", "版本": "Version", "算法": "Family",
     "验证集AUC": "Validation AUC", "测试集AUC": "Test AUC", "重新加载模型": "Reload the models",
+    "未识别的列": "Columns not recognised", "对应内容": "What it holds", "未识别（见上）": "not recognised (above)",
+    "由标题或表名识别的村": "Villages named by the title or sheet",
     "权限不足": "Not permitted", "出错了": "Something is wrong", "请求无效": "Invalid request",
 }
 

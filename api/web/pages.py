@@ -470,10 +470,37 @@ async def _confirm_page(request: Request, session: Session, stage_id: str, *, er
     values = values or {}
     store = request.app.state.service.store
     return page(request, "confirm.html.j2", session, status=status, stage_id=stage_id, filename=filename,
-                sheets=sheets, fields=_field_choices(), mapping=mapping, townships=_townships(store),
+                layouts=_layouts(sheets), unread=_unread(sheets), fields=_field_choices(), mapping=mapping,
+                townships=_townships(store),
                 township=values.get("township", ""), village_code=values.get("village_code", ""),
                 purpose=values.get("purpose", "信用村评定"), authorization_ref=values.get("authorization_ref", ""),
                 as_of=values.get("as_of", ""), error=error, active="/batches")
+
+
+def _layouts(sheets: list[Any]) -> list[dict[str, object]]:
+    """Sheets grouped by their header row: a township's twenty village sheets are usually one layout, shown once."""
+    groups: dict[tuple, dict[str, object]] = {}
+    for sheet in sheets:
+        key = (tuple(sheet.columns), sheet.skipped, sheet.problem)
+        group = groups.setdefault(key, {"names": [], "columns": sheet.columns, "reasons": sheet.reasons,
+                                        "skipped": sheet.skipped, "problem": sheet.problem, "places": []})
+        group["names"].append(sheet.sheet or "1")
+        place = f"{sheet.context.township or ''}{sheet.context.village or ''}"
+        if place:
+            group["places"].append(place)
+    return list(groups.values())
+
+
+def _unread(sheets: list[Any]) -> list[str]:
+    """The columns no rule recognised (or that could be two fields), each once however many sheets have it."""
+    out: dict[str, None] = {}
+    for sheet in sheets:
+        if sheet.skipped:
+            continue
+        for col in sheet.columns:
+            if not col.startswith("column_") and (col in sheet.unread or (sheet.problem and col not in sheet.read)):
+                out[col] = None
+    return list(out)
 
 
 @router.get("/batches/staged/{stage_id}")
@@ -550,7 +577,7 @@ def progress(request: Request, job_id: str) -> HTMLResponse:
 @functools.lru_cache(maxsize=8)
 def _result_tables(path: str, _mtime: float) -> dict[str, pd.DataFrame]:
     """The finished workbook's sheets (read once per job and change, not per page view)."""
-    return pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    return pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, engine="calamine")
 
 
 def _table(frame: pd.DataFrame, rows: int | None = None) -> dict[str, object]:

@@ -109,7 +109,11 @@ def test_an_assessor_grades_a_township_workbook_and_maps_a_column(as_role, store
                 if cell.value == "村委评价":
                     cell.value = "群众评议"
     wb.save(path)
-    c = as_role("assessor")
+    from creditscore.service.accounts import create_user
+    from creditscore.service.keys import Role
+
+    create_user(store, "mapping-assessor", "correct horse battery", role=Role.ASSESSOR, institution="上曹寨镇")
+    c = as_role("mapping-assessor")  # an assessor of their own: no mapping saved by another test
     csrf = csrf_of(c.get("/batches").text)
     up = c.post("/batches/upload", data={"csrf_token": csrf},
                 files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
@@ -138,7 +142,7 @@ def test_an_assessor_grades_a_township_workbook_and_maps_a_column(as_role, store
     assert rejected == held["wrong"]
     book = c.get(f"{job_url}/workbook")
     assert book.status_code == 200
-    sheets = pd.read_excel(io.BytesIO(book.content), sheet_name=None)
+    sheets = pd.read_excel(io.BytesIO(book.content), sheet_name=None, engine="calamine")
     assert "群众评议 → 村委会评价" in " ".join(sheets["说明"].astype(str).to_numpy().ravel())
     report = c.get(f"{job_url}/report")
     assert report.status_code == 200
