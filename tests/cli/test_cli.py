@@ -204,3 +204,33 @@ def test_a_sample_workbook_graded_then_its_mapping_reused(small_store: tuple[Pat
     again = runner.invoke(app, [*args, "--columns", str(mapping)])
     assert again.exit_code == 0, again.output
     assert "the column mapping given" in _said(again.output)
+
+
+def test_user_create_list_disable_and_demo_logins(tmp_path: Path) -> None:
+    """Passwords come from a prompt or standard input, never the command line; demo logins are fresh per start."""
+    from creditscore.cli.common import _store
+    from creditscore.cli.service import demo_logins
+    from creditscore.errors import CreditScoreError
+    from creditscore.service.accounts import LoginFailed, authenticate
+
+    made = runner.invoke(app, ["user", "create", "li.hua", "--role", "assessor", "--institution", "石门乡人民政府",
+                               "--password-stdin"], input="a long enough password\n")
+    assert made.exit_code == 0, made.output
+    short = runner.invoke(app, ["user", "create", "wang", "--role", "bank", "--institution", "某行",
+                                "--password-stdin"], input="short\n")
+    assert short.exit_code != 0
+    assert "10 characters" in short.output
+    listed = runner.invoke(app, ["user", "list"])
+    assert "li.hua" in listed.output
+    assert "a long enough password" not in listed.output
+    store = _store()
+    assert authenticate(store, "li.hua", "a long enough password").role.value == "assessor"
+    assert runner.invoke(app, ["user", "disable", "li.hua"]).exit_code == 0
+    with pytest.raises(LoginFailed):
+        authenticate(store, "li.hua", "a long enough password")
+    first = demo_logins(store)
+    second = demo_logins(store)
+    for role, (name, password) in second.items():
+        assert authenticate(store, name, password).role is role
+        with pytest.raises(CreditScoreError):
+            authenticate(store, name, first[role][1])

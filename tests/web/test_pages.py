@@ -213,11 +213,20 @@ def test_an_admin_creates_a_user_and_reads_and_exports_the_audit_log(as_role, st
 
 
 def test_pages_weigh_under_100_kb_with_their_script_and_style(as_role) -> None:
+    """Transferred bytes (gzip, as a browser asks): pages and their static files are compressed, and static files
+    are cached by the browser for good (their URLs carry their content's hash)."""
     c = as_role("admin")
-    assets = sum(len(c.get(f"/static/{name}").content) for name in ("htmx-2.0.11.min.js", "site.js", "site.css"))
+    assets = 0
+    for name in ("htmx-2.0.11.min.js", "site.js", "site.css"):
+        r = c.get(f"/static/{name}", headers={"accept-encoding": "gzip"})
+        assets += r.num_bytes_downloaded
+        assert "immutable" in r.headers["cache-control"]
+    assert assets < 30_000
     for path in ("/firms", "/households", "/batches", "/admin/users", "/admin/audit", "/admin/models"):
-        weight = len(c.get(path).content) + assets
-        assert weight < 100_000, (path, weight)
+        r = c.get(path, headers={"accept-encoding": "gzip"})
+        assert r.num_bytes_downloaded + assets < 100_000, (path, r.num_bytes_downloaded)
+    api = c.get("/healthz", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in api.headers  # the API is never compressed
 
 
 def test_the_english_switch(as_role) -> None:
