@@ -409,8 +409,9 @@ async def household_grade(request: Request) -> HTMLResponse:
                                 request_id=request.state.request_id, route="web_household_grade", status=status,
                                 subject_id=resident_id, subject_type="household", purpose=purpose,
                                 authorization_ref=reference, decision=record)
+    timeline = await run_in_threadpool(_timeline, service.store, record.subject_id, None)
     return page(request, "household.html.j2", session, status=200, errors={}, record=record.masked(),
-                timeline=None, flags=_flags(record, service.catalogues[Segment.HOUSEHOLD]), **context)
+                timeline=timeline, flags=_flags(record, service.catalogues[Segment.HOUSEHOLD]), **context)
 
 
 # --- village assessors: household files -------------------------------------------------------------------------

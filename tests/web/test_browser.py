@@ -106,9 +106,20 @@ def test_an_assessor_uploads_maps_watches_and_downloads(site: str, browser: obje
     assert page.url.endswith("/batches")
     _shot(page, "01-assessor-batches")
     page.set_input_files("#file", str(path))
+    # a village's slow uplink (8 KB/s): the upload's progress bar must show how far it has got
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 50, "downloadThroughput": -1,
+                                                  "uploadThroughput": 8_000})
     page.get_by_role("button", name="上传并核对表头").click()
-    page.wait_for_url("**/batches/staged/*")
-    _shot(page, "02-assessor-confirm-columns")
+    bar = page.locator("progress[data-upload]")
+    bar.wait_for(state="visible", timeout=20_000)
+    assert float(bar.get_attribute("max")) >= path.stat().st_size
+    _shot(page, "02a-assessor-upload-progress")
+    page.wait_for_url("**/batches/staged/*", timeout=60_000)
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": -1})
+    _shot(page, "02b-assessor-confirm-columns")
     page.select_option("select[name='map:群众评议']", "village_evaluation")
     page.get_by_label("授权书编号").fill("SQ-2024-018")
     page.fill("#as_of", "2024-06-30")
