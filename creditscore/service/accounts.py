@@ -1,7 +1,7 @@
 """People who use the web pages: accounts per institution, argon2id passwords, lock-out, server-side sessions.
 
 The web pages act with the same roles as the API keys (:class:`~creditscore.service.keys.Role`), and every
-subject they touch is audited like an API call, with the user in the audit line (``key_prefix`` = ``u:<name>``).
+subject they touch is audited like an API call, with the user in the audit line (``key_prefix`` = ``u<id>:<name>``).
 
 Sessions live in the store, not in a signed cookie: logging out, disabling a user or the end of a session takes
 effect at once in every worker, and the cookie holds only a random token whose SHA-256 is stored (a stolen
@@ -59,8 +59,11 @@ class User:
 
     @property
     def caller(self) -> Caller:
-        """The user as the service's callers are known: the audit log writes ``u:<name>`` as the key."""
-        return Caller(key_prefix=f"u:{self.username}"[:16], institution=self.institution, role=self.role)
+        """The user as the service's callers are known: the audit log writes ``u<id>:<name>`` as the key.
+
+        The id comes first so that two long names sharing their first letters never share a caller (batch jobs
+        and saved column mappings belong to the caller): the column holds 16 characters."""
+        return Caller(key_prefix=f"u{self.id}:{self.username}"[:16], institution=self.institution, role=self.role)
 
 
 @dataclass(frozen=True)

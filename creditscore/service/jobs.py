@@ -103,6 +103,13 @@ def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: B
     return BatchOutcome(result, written, page)
 
 
+def _suffix(filename: str) -> str:
+    """The upload's type as its name says, safe to put in a path: a name is the sender's to choose (a NUL, a slash,
+    500 characters); anything but a short alphanumeric suffix becomes ``.bin``, which the reader refuses by name."""
+    suffix = Path(filename.replace("\x00", "")).suffix.lower() or ".csv"
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ".bin"
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -250,7 +257,7 @@ class Jobs:
         """Receive an uploaded file into the uploads folder (at most ``max_bytes``, counted as it arrives) and
         queue it. A file past the limit is refused before more of it is written."""
         job_id = uuid.uuid4().hex
-        suffix = Path(filename).suffix.lower() or ".csv"
+        suffix = _suffix(filename)
         path = self.uploads / f"{job_id}{suffix}"
         size = 0
         try:
@@ -270,7 +277,7 @@ class Jobs:
         """Keep an uploaded file until its owner confirms how its columns are read (the web pages' first step);
         returns the stage id. The same size limit as :meth:`accept`, counted as the file arrives."""
         stage_id = uuid.uuid4().hex
-        suffix = Path(filename).suffix.lower() or ".csv"
+        suffix = _suffix(filename)
         path = self.staged / f"{stage_id}{suffix}"
         size = 0
         try:

@@ -42,7 +42,7 @@ def test_a_bank_officer_finds_a_firm_by_name_and_reads_its_grade_card(as_role, s
     grade = re.search(r'<dd class="grade">([^<]+)</dd>', html).group(1)
     lines = query_audit(store, subject=uscc)
     mine = lines[lines["route"] == "web_enterprise_grade"].iloc[0]
-    assert mine["key_prefix"] == "u:bank"
+    assert re.fullmatch(r"u\d+:bank", mine["key_prefix"])
     assert mine["result_grade"] == grade
     assert mine["purpose"] == "loan_application"
 
@@ -235,3 +235,29 @@ def test_the_english_switch(as_role) -> None:
     assert "Find a firm" in c.get("/firms").text
     c.get("/lang/zh")
     assert "查询企业" in c.get("/firms").text
+
+
+def test_hostile_file_names_are_refused_or_kept_harmless(as_role) -> None:
+    """A name is the sender's to choose: a NUL, a path, a script, 500 characters — never a 500, never a file
+    written outside the service's folder, never markup on the page."""
+    c = as_role("assessor")
+    csrf = csrf_of(c.get("/batches").text)
+    for name in ("a\x00.csv", "../../etc/passwd", "<script>alert(1)</script>.xlsx", "x" * 500 + ".csv",
+                 "名单.CSV;rm -rf", "noext"):
+        r = c.post("/batches/upload", data={"csrf_token": csrf}, files={"file": (name, b"a,b\n1,2\n")})
+        assert r.status_code in (303, 413, 422), (name, r.status_code)
+        if r.status_code == 303:
+            page = c.get(r.headers["location"])
+            assert page.status_code in (200, 422), (name, page.status_code)
+            assert "<script>alert" not in page.text
+
+
+def test_two_users_whose_names_begin_alike_do_not_share_their_jobs(as_role, store: Store) -> None:
+    from creditscore.service.accounts import create_user
+    from creditscore.service.keys import Role
+
+    first = create_user(store, "township.assessor.one", "correct horse battery", role=Role.ASSESSOR,
+                        institution="甲乡")
+    second = create_user(store, "township.assessor.two", "correct horse battery", role=Role.ASSESSOR,
+                         institution="乙乡")
+    assert first.caller.key_prefix != second.caller.key_prefix
