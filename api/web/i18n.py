@@ -64,7 +64,8 @@ EN = {
     "用户与密钥": "Users and keys", "新建用户": "New user", "显示名称": "Display name", "机构": "Institution",
     "角色": "Role", "创建": "Create", "停用": "Disable", "已停用": "disabled", "锁定至": "locked until",
     "创建时间": "Created", "新建API密钥": "New API key", "撤销": "Revoke", "前缀": "Prefix", "已撤销": "revoked",
-    "密钥只显示这一次，请立即复制保存：": "The key is shown this once: copy it now:",
+    "API密钥不在网页上生成或显示（密钥只交给系统，不经过浏览器）：请在服务器上运行":
+        "API keys are never made or shown on a page (a key is for a system, never for a browser): on the server, run",
     "路由": "Route", "起始日期": "From", "截止日期": "To", "导出CSV": "Export CSV", "时间": "Time",
     "主体": "Subject", "结果": "Result", "授权": "Authorisation", "用途": "Purpose",
     "模型版本": "Model versions", "细分": "Segment", "版本": "Version", "算法": "Family",

@@ -58,7 +58,7 @@ from creditscore.service.accounts import (
 )
 from creditscore.service.audit import query_audit, write_audit
 from creditscore.service.jobs import BatchQuery, Jobs, RosterOptions
-from creditscore.service.keys import Role, create_key, list_keys, revoke_key
+from creditscore.service.keys import Role, list_keys, revoke_key
 from creditscore.store.tables import record_table
 
 router = APIRouter(include_in_schema=False)
@@ -784,8 +784,7 @@ def users_page(request: Request) -> HTMLResponse:
         raise PageForbidden("只有管理员可以管理用户和密钥 — only an administrator manages users and keys")
     store = request.app.state.service.store
     return page(request, "users.html.j2", session, users=list_users(store).to_dict("records"),
-                keys=list_keys(store).to_dict("records"), roles=[r.value for r in Role], error="",
-                new_key=None)
+                keys=list_keys(store).to_dict("records"), roles=[r.value for r in Role], error="")
 
 
 @router.post("/admin/users")
@@ -796,7 +795,7 @@ async def users_action(request: Request) -> HTMLResponse:
     form = await checked_form(request, session)
     store = request.app.state.service.store
     action = form.get("action")
-    error, new_key, status = "", None, 200
+    error, status = "", 200
     try:
         if action == "create_user":
             create_user(store, str(form.get("username") or ""), str(form.get("password") or ""),
@@ -804,8 +803,6 @@ async def users_action(request: Request) -> HTMLResponse:
                         display_name=str(form.get("display_name") or "") or None)
         elif action == "disable_user":
             disable_user(store, str(form.get("username") or ""))
-        elif action == "create_key":
-            new_key = create_key(store, str(form.get("institution") or ""), str(form.get("role") or ""))
         elif action == "revoke_key":
             revoke_key(store, str(form.get("prefix") or ""))
         else:
@@ -816,7 +813,7 @@ async def users_action(request: Request) -> HTMLResponse:
                 route=f"web_admin_{action}"[:120], status=status)
     return page(request, "users.html.j2", session, status=status, users=list_users(store).to_dict("records"),
                 keys=list_keys(store).to_dict("records"), roles=[r.value for r in Role], error=error,
-                new_key=new_key, active="/admin/users")
+                active="/admin/users")
 
 
 def _audit_frame(request: Request) -> pd.DataFrame:
