@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.batching import GradeBatcher
-from api.routers import admin, grades, jobs, objections
+from api.routers import admin, grades, jobs, objections, reports
 from api.web import pages
 from creditscore.service.grading import GradingService
 from creditscore.service.jobs import Jobs
@@ -158,6 +158,8 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
     app.include_router(jobs.router)
     app.include_router(objections.router)
     app.include_router(admin.router)
+    app.include_router(reports.router)
+    app.include_router(reports.public)
     pages.install(app)  # the web pages, their static files and their error pages
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -72,6 +72,7 @@ EN = {
     "验证集AUC": "Validation AUC", "测试集AUC": "Test AUC", "重新加载模型": "Reload the models",
     "未识别的列": "Columns not recognised", "对应内容": "What it holds", "未识别（见上）": "not recognised (above)",
     "由标题或表名识别的村": "Villages named by the title or sheet",
+    "下载信用报告（PDF）": "Download the credit report (PDF)", "信用报告（网页版）": "Credit report (web page)",
     "权限不足": "Not permitted", "出错了": "Something is wrong", "请求无效": "Invalid request",
 }
 

@@ -370,7 +370,35 @@ async def firm_grade(request: Request, uscc: str) -> HTMLResponse:
                                 subject_id=code, subject_type="enterprise", purpose=purpose, decision=record)
     timeline = await run_in_threadpool(_timeline, service.store, code, as_of)
     return page(request, "firm.html.j2", session, record=record, timeline=timeline,
-                flags=_flags(record, service.catalogues[Segment.SME]), **context)
+                flags=_flags(record, service.catalogues[Segment.SME]), report_url=f"/firms/{code}/report",
+                **context)
+
+
+@router.post("/firms/{uscc}/report")
+async def firm_report(request: Request, uscc: str) -> Response:
+    """The firm's credit report, issued (recorded for verification) and audited with the user."""
+    from creditscore.service.reports import issue
+
+    session = current(request, Role.BANK)
+    form = await checked_form(request, session)
+    purpose = str(form.get("purpose") or "")
+    fmt = "html" if form.get("format") == "html" else "pdf"
+    if purpose not in dict(PURPOSES):
+        return message(request, session, "请求无效", "请选择查询用途 — choose the purpose", status=422,
+                       back=f"/firms/{uscc}")
+    try:
+        issued = await run_in_threadpool(
+            issue, request.app.state.service, uscc, fmt=fmt, caller=session.user.caller,
+            request_id=request.state.request_id, route="web_enterprise_report", purpose=purpose,
+            as_of=_as_of(form.get("as_of")), expected=Segment.SME)
+    except CreditScoreError as exc:
+        return message(request, session, "请求无效", mask_ids_in_text(str(exc)), status=422, back=f"/firms/{uscc}")
+    headers = {"Cache-Control": "no-store", "X-Report-Number": issued.report.number}
+    if fmt == "pdf":
+        headers["Content-Disposition"] = f"attachment; filename={issued.filename}"
+    else:  # the report's own styles, no script
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    return Response(issued.document, media_type=issued.media_type, headers=headers)
 
 
 @router.get("/households")

@@ -73,10 +73,15 @@ def _objected(objections: Columns | None, t: float, policy: Policy) -> dict[str,
     return out
 
 
-def _expired(kind: RecordKind, cols: Columns, t: float, policy: Policy) -> np.ndarray:
-    """Records whose credit-repair expiry is on or before *t* (see :class:`creditscore.policy.RepairRule`)."""
+def record_expiry(kind: RecordKind, cols: Columns, policy: Policy) -> np.ndarray:
+    """The day number on which each record stops counting under the policy's credit-repair rules (NaN: no rule
+    ends it — it counts while it is in its indicators' windows, or the behaviour has not ended).
+
+    One function for the features (a record expired at *t* is left out) and for the credit report, which
+    prints the date: the two can never disagree.
+    """
     n = length(cols)
-    out = np.zeros(n, dtype=bool)
+    out = np.full(n, np.nan)
     event = _date_of(kind, cols, kind.event_date or "published_on")
     for rule in policy.repair:
         if rule.kind != kind.name:
@@ -93,8 +98,13 @@ def _expired(kind: RecordKind, cols: Columns, t: float, policy: Policy) -> np.nd
             early = np.fmax(repaired, event + rule.repair_after_days)  # NaN repaired → the minimum…
             early = np.where(np.isnan(repaired), np.nan, early)  # …but only when a repair happened
             expiry = np.fmin(expiry, early)
-        out |= applies & (expiry <= t)
+        out = np.where(applies, np.fmin(out, expiry), out)
     return out
+
+
+def _expired(kind: RecordKind, cols: Columns, t: float, policy: Policy) -> np.ndarray:
+    """Records whose credit-repair expiry is on or before *t* (see :class:`creditscore.policy.RepairRule`)."""
+    return record_expiry(kind, cols, policy) <= t
 
 
 def prepare_records(records: Records, t: float, policy: Policy, kinds: Iterable[str]) -> dict[str, Columns]:

@@ -206,3 +206,17 @@ WEB_SESSIONS = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False, comment="absolute end of the session"),
     comment="server-side web sessions: logging out or disabling a user ends them at once, in every worker",
 )
+
+CREDIT_REPORTS = Table(
+    "credit_reports", METADATA,
+    Column("number", String(40), primary_key=True, comment="the number printed on the report"),
+    Column("content_hash", String(64), nullable=False, comment="SHA-256 of the report's content (deterministic)"),
+    Column("subject_masked", String(24), nullable=False, comment="never a full resident ID"),
+    Column("segment", String(16), nullable=False),
+    Column("as_of", Date(), nullable=False),
+    Column("generated_at", DateTime(timezone=True), nullable=False),
+    Column("institution", String(200), nullable=False, comment="who the report was issued to"),
+    Column("html_sha256", String(64), nullable=True, comment="SHA-256 of the HTML document handed out"),
+    Column("pdf_sha256", String(64), nullable=True, comment="SHA-256 of the PDF document handed out"),
+    comment="credit reports issued: a presented report is genuine when its bytes hash to what was issued",
+)

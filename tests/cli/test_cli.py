@@ -234,3 +234,24 @@ def test_user_create_list_disable_and_demo_logins(tmp_path: Path) -> None:
         assert authenticate(store, name, password).role is role
         with pytest.raises(CreditScoreError):
             authenticate(store, name, first[role][1])
+
+
+def test_a_report_written_by_the_cli_and_verified(small_store: tuple[Path, str, Path], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    data, uscc, _ = small_store
+    monkeypatch.setenv("CREDITSCORE_DATA_DIR", str(data))
+    out = tmp_path / "report.pdf"
+    made = runner.invoke(app, ["report", uscc, "--out", str(out), "--as-of", "2024-06-30"])
+    assert made.exit_code == 0, made.output
+    assert out.read_bytes()[:5] == b"%PDF-"
+    assert runner.invoke(app, ["verify-report", str(out)]).exit_code == 0  # the number is read from the file
+    data = bytearray(out.read_bytes())
+    data[len(data) // 2] ^= 1
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(bytes(data))
+    refused = runner.invoke(app, ["verify-report", str(forged)])
+    assert refused.exit_code == 1
+    assert "改动" in refused.output
+    wrong = runner.invoke(app, ["report", uscc, "--out", str(tmp_path / "r.docx")])
+    assert wrong.exit_code != 0
+    assert ".pdf or .html" in _said(wrong.output)

@@ -262,3 +262,23 @@ def test_two_users_whose_names_begin_alike_do_not_share_their_jobs(as_role, stor
     second = create_user(store, "township.assessor.two", "correct horse battery", role=Role.ASSESSOR,
                          institution="乙乡")
     assert first.caller.key_prefix != second.caller.key_prefix
+
+
+def test_the_grade_card_links_to_the_firms_credit_report(as_role, store: Store) -> None:
+    uscc, _ = _firm(store)
+    c = as_role("bank")
+    page = c.get(f"/firms/{uscc}")
+    card = c.post(f"/firms/{uscc}", data={"csrf_token": csrf_of(page.text), "purpose": "loan_application",
+                                          "as_of": "2024-06-30"})
+    assert f'action="/firms/{uscc}/report"' in card.text
+    pdf = c.post(f"/firms/{uscc}/report", data={"csrf_token": csrf_of(card.text), "purpose": "loan_application",
+                                                "as_of": "2024-06-30"})
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    html = c.post(f"/firms/{uscc}/report", data={"csrf_token": csrf_of(card.text), "purpose": "loan_application",
+                                                 "as_of": "2024-06-30", "format": "html"})
+    assert "四、公共信用记录" in html.text
+    assert "script-src" not in html.headers["content-security-policy"]
+    lines = query_audit(store, subject=uscc)
+    assert (lines["route"] == "web_enterprise_report").sum() == 2
+    assert c.post(f"/firms/{uscc}/report", data={"purpose": "loan_application"}).status_code == 403
