@@ -10,7 +10,7 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from creditscore.charts import style, svg
 from creditscore.features.catalogue import load_catalogue
@@ -78,7 +78,7 @@ def write_monitoring_report(report: MonitoringReport, folder: str | Path, *,
         charts = {"score": _score_chart(report), "csi": _csi_chart(report, config)}
         if report.backtest is not None:
             charts["backtest"] = _backtest_chart(report)
-    env = Environment(loader=PackageLoader("creditscore", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("creditscore", "templates"), autoescape=True)
     page = env.get_template("monitoring_report.html.j2").render(r=report, charts=charts, config=config)
     html_path = out / f"{stem}.html"
     html_path.write_text(page, encoding="utf-8")

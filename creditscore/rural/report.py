@@ -20,7 +20,7 @@ mpl.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from matplotlib.ticker import MaxNLocator
 
 from creditscore.charts import style, svg
@@ -120,7 +120,7 @@ def _village_rows(result: BatchResult, colours: dict[str, str]) -> list[dict[str
 
 def render_report(result: BatchResult, catalogue: Catalogue, *, source: str = "") -> str:
     """The report as one HTML document."""
-    env = Environment(loader=PackageLoader("creditscore", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("creditscore", "templates"), autoescape=True)
     hh = result.households
     reasons = top_reasons(hh, catalogue) if len(hh) else pd.DataFrame()
     colours = grade_colours(result.grades)

@@ -253,6 +253,24 @@ def test_the_report_is_printable_html_with_the_charts_and_the_errors(service: Gr
     assert not FULL_ID.search(html)
 
 
+def test_what_a_file_says_is_text_in_the_report_never_markup(service: GradingService, graded: BatchResult) -> None:
+    """A name in a committee's file is data: written into the printable report it is escaped, so a file cannot
+    put a script or a link into the page an assessor opens (the template's autoescape was off once)."""
+    import dataclasses
+
+    hostile = "<script>alert(1)</script><a href=//evil>村</a>"
+    errors = graded.errors.copy()
+    errors.loc[errors.index[0], "value"] = hostile
+    villages = graded.villages.copy()
+    villages.loc[villages.index[0], "village_name"] = hostile
+    html = render_report(dataclasses.replace(graded, errors=errors, villages=villages),
+                         service.catalogues["household"], source="<img src=x onerror=alert(1)>.xlsx")
+    assert "<script>alert" not in html
+    assert "<a href=//evil>" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+
+
 def test_a_gb18030_csv_with_a_title_line_and_scientific_ids(service: GradingService, surveys: pd.DataFrame,
                                                             tmp_path: Path) -> None:
     rows = [_row(surveys.loc[i]) for i in range(20, 26)]
