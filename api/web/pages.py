@@ -442,6 +442,35 @@ async def household_grade(request: Request) -> HTMLResponse:
                 timeline=timeline, flags=_flags(record, service.catalogues[Segment.HOUSEHOLD]), **context)
 
 
+@router.post("/households/report")
+async def household_report(request: Request) -> Response:
+    """A household's credit report, from the lookup form itself: the ID is posted again, never put in a page."""
+    from creditscore.service.reports import issue
+
+    session = current(request, Role.BANK)
+    form = await checked_form(request, session)
+    resident_id = str(form.get("resident_id") or "").strip()
+    purpose = str(form.get("purpose") or "")
+    reference = str(form.get("authorization_ref") or "").strip()[:60]
+    context = {"purposes": PURPOSES, "purpose": purpose, "authorization_ref": mask_ids_in_text(reference),
+               "record": None}
+    if len(reference) < 4 or purpose not in dict(PURPOSES):
+        return page(request, "household.html.j2", session, status=422, errors={
+            "authorization_ref": "查询个人须填写本人书面授权书的编号并选择用途 — give the consent's reference and the "
+                                 "purpose"}, **context)
+    try:
+        issued = await run_in_threadpool(
+            issue, request.app.state.service, resident_id, fmt="pdf", caller=session.user.caller,
+            request_id=request.state.request_id, route="web_household_report", purpose=purpose,
+            authorization_ref=reference, expected=Segment.HOUSEHOLD)
+    except CreditScoreError as exc:
+        return page(request, "household.html.j2", session, status=422,
+                    errors={"resident_id": mask_ids_in_text(str(exc))}, **context)
+    return Response(issued.document, media_type=issued.media_type, headers={
+        "Content-Disposition": f"attachment; filename={issued.filename}", "Cache-Control": "no-store",
+        "X-Report-Number": issued.report.number})
+
+
 # --- village assessors: household files -------------------------------------------------------------------------
 
 

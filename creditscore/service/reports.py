@@ -65,7 +65,7 @@ _NEGATIVE = {"wage_arrears", "penalties", "court_listings", "market_listings", "
 _ORDER = ["tax_grades", "tax_payments", "wage_arrears", "penalties", "court_listings", "market_listings",
           "social_insurance_arrears", "utility_arrears", "contracts", "loans", "delinquencies"]
 STATUS_ZH = {"in_force": "计入评价", "repaired": "已修复，不计入", "under_objection": "异议处理中，不计入",
-             "expired": "已过公示期，不计入", "corrected": "异议成立，已更正", "not_yet": "评价日后公示，不计入",
+             "expired": "已过公示期，不计入",
              "information": "信息"}
 
 
@@ -79,6 +79,7 @@ class RecordLine:
     status_zh: str
     stops_counting: str | None  # ISO date the record stops counting under the policy, when one applies
     key: str
+    corrected: bool = False  # an objection against it was upheld: it stands as corrected
 
 
 @dataclass(frozen=True)
@@ -214,18 +215,18 @@ def _record_lines(records: dict[str, pd.DataFrame], policy: Policy, t: float) ->
             repaired = "repaired_on" in row and _text(row.get("repaired_on")) and day_number(row["repaired_on"]) <= t
             if state == "pending":
                 status = "under_objection"
-            elif state == "upheld":
-                status = "corrected"
             elif name not in _NEGATIVE:
                 status = "information"
             elif expiry[i] <= t:
                 status = "repaired" if repaired else "expired"
             else:
                 status = "in_force"
+            corrected = state == "upheld"
             lines.append(RecordLine(kind=name, kind_zh=kind.zh, date=_text(row.get(event))[:10],
                                     text=_line_text(kind, pd.Series(row)), status=status,
-                                    status_zh=STATUS_ZH[status],
-                                    stops_counting=_date(expiry[i]) if status == "in_force" else None, key=key))
+                                    status_zh=STATUS_ZH[status] + ("（异议成立，已更正）" if corrected else ""),
+                                    stops_counting=_date(expiry[i]) if status == "in_force" else None, key=key,
+                                    corrected=corrected))
         out[name] = sorted(lines, key=lambda r: (r.date, r.key), reverse=True)
     return out
 

@@ -18,7 +18,7 @@ from creditscore.records.ids import mask_resident_id
 from creditscore.records.subjects import Segment
 from creditscore.service.grading import GradingService
 from creditscore.service.keys import Caller, Role
-from creditscore.service.objections import file_objection
+from creditscore.service.objections import file_objection, resolve_objection
 from creditscore.service.reports import (
     ACTIONS,
     apply_actions,
@@ -117,14 +117,20 @@ def test_a_repaired_record_is_shown_repaired_and_not_counted_and_an_objected_one
     store = service.store
     uscc = str(store.records("enterprises")["uscc"].iloc[11])
     path = tmp_path / "penalties.csv"
-    pd.DataFrame({"统一社会信用代码": [uscc, uscc], "行政处罚决定书文号": ["测罚〔2023〕1号", "测罚〔2023〕2号"],
-                  "处罚决定日期": ["2023-05-10", "2023-09-01"], "处罚机关": ["某市市场监督管理局"] * 2,
-                  "处罚类别": ["一般", "一般"], "罚款金额": ["20000", "5000"],
-                  "信用修复日期": ["2023-10-20", ""]}).to_csv(path, index=False)
-    assert ingest_file(store, "penalties", path, today=AS_OF).inserted == 2
+    pd.DataFrame({"统一社会信用代码": [uscc] * 3,
+                  "行政处罚决定书文号": ["测罚〔2023〕1号", "测罚〔2023〕2号", "测罚〔2023〕3号"],
+                  "处罚决定日期": ["2023-05-10", "2023-09-01", "2023-11-01"], "处罚机关": ["某市市场监督管理局"] * 3,
+                  "处罚类别": ["一般"] * 3, "罚款金额": ["20000", "5000", "8000"],
+                  "信用修复日期": ["2023-10-20", "", ""]}).to_csv(path, index=False)
+    assert ingest_file(store, "penalties", path, today=AS_OF).inserted == 3
     second = store.records("penalties")
     key = str(second[second["decision_no"] == "测罚〔2023〕2号"]["record_key"].iloc[0])
     file_objection(store, "penalties", key, filed_by="企业", reason="处罚已撤销", filed_on=dt.date(2024, 6, 1))
+    third = str(second[second["decision_no"] == "测罚〔2023〕3号"]["record_key"].iloc[0])
+    answered = file_objection(store, "penalties", third, filed_by="企业", reason="主体错误",
+                              filed_on=dt.date(2024, 3, 1))
+    resolve_objection(store, answered.id, upheld=True, resolved_by="平台", resolved_on=dt.date(2024, 3, 15),
+                      corrections={"severity": "轻微"})
     report = build_report(service, uscc, as_of=AS_OF, purpose="loan_application")
     lines = {line["text"].split("；")[0]: line for line in report.content["records"]["行政处罚"]}
     repaired = next(line for text, line in lines.items() if "1号" in text)
@@ -134,7 +140,13 @@ def test_a_repaired_record_is_shown_repaired_and_not_counted_and_an_objected_one
     assert objected["status"] == "under_objection"
     counted = sum(1 for line in report.content["records"]["行政处罚"] if line["status"] == "in_force")
     assert report.content["summary"]["counts"]["行政处罚"] == counted
-    assert report.content["objections"][0]["status"] == "处理中"
+    statuses = {o["filed_on"]: o["status"] for o in report.content["objections"]}
+    assert statuses["2024-06-01"] == "处理中"
+    assert statuses["2024-03-01"] == "异议成立，已更正"
+    corrected = [line for text, line in lines.items() if "3号" in text]
+    assert len(corrected) == 1
+    assert corrected[0]["corrected"]  # shown as corrected; it counts as corrected while in force
+    assert "已更正" in corrected[0]["status_zh"]
     html = render_html(report)
     assert "已修复，不计入" in html
     assert "异议处理中，不计入" in html

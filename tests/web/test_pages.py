@@ -282,3 +282,21 @@ def test_the_grade_card_links_to_the_firms_credit_report(as_role, store: Store) 
     lines = query_audit(store, subject=uscc)
     assert (lines["route"] == "web_enterprise_report").sum() == 2
     assert c.post(f"/firms/{uscc}/report", data={"purpose": "loan_application"}).status_code == 403
+
+
+def test_a_households_report_from_the_lookup_form(as_role, store: Store) -> None:
+    heads = store.records("households")["head_id"]
+    head = str(heads[heads.str.len() == 18].iloc[4])
+    c = as_role("bank")
+    form = c.get("/households")
+    assert 'formaction="/households/report"' in form.text
+    csrf = csrf_of(form.text)
+    refused = c.post("/households/report", data={"csrf_token": csrf, "resident_id": head,
+                                                 "purpose": "loan_application", "authorization_ref": ""})
+    assert refused.status_code == 422
+    assert head not in refused.text
+    pdf = c.post("/households/report", data={"csrf_token": csrf, "resident_id": head, "purpose": "loan_application",
+                                             "authorization_ref": "SQ-2024-0002"})
+    assert pdf.status_code == 200
+    assert pdf.content[:5] == b"%PDF-"
+    assert (query_audit(store, subject=mask_resident_id(head))["route"] == "web_household_report").any()
