@@ -220,3 +220,74 @@ CREDIT_REPORTS = Table(
     Column("pdf_sha256", String(64), nullable=True, comment="SHA-256 of the PDF document handed out"),
     comment="credit reports issued: a presented report is genuine when its bytes hash to what was issued",
 )
+
+WATCHES = Table(
+    "watches", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("institution", String(200), nullable=False, index=True),
+    Column("segment", String(16), nullable=False),
+    Column("uscc", String(18), nullable=True, index=True, comment="a watched firm (a firm's code is public)"),
+    Column("household_row", Integer, nullable=True, comment="a watched household: its row in households (the "
+                                                             "subject table holds the ID, never this table)"),
+    Column("subject_masked", String(24), nullable=False),
+    Column("purpose", String(200), nullable=False),
+    Column("authorization_ref", String(200), nullable=True),
+    Column("grade_floor", String(16), nullable=True, comment="alert when the grade falls below this"),
+    Column("expires_on", Date(), nullable=True, comment="e.g. the loan's maturity; a household's is required"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(16), nullable=False),
+    Column("removed_at", DateTime(timezone=True), nullable=True),
+    Column("state", Text(), nullable=True, comment="what was last seen (JSON): grade, PD, tax grade, record keys"),
+    comment="subjects an institution watches (预警): a standing query, audited when created",
+)
+
+ALERTS = Table(
+    "alerts", METADATA,
+    Column("seq", Integer, primary_key=True, autoincrement=False,
+           comment="the feed's cursor: assigned in commit order, so a reader never skips one"),
+    Column("alert_id", String(32), nullable=False, unique=True, comment="the idempotency key receivers see"),
+    Column("watch_id", Integer, nullable=False, index=True),
+    Column("institution", String(200), nullable=False, index=True),
+    Column("rule", String(60), nullable=False),
+    Column("severity", String(8), nullable=False, comment="red, orange or yellow (红/橙/黄)"),
+    Column("clearing", Integer, nullable=False, default=0, comment="1: an earlier alert's cause went away"),
+    Column("subject_masked", String(24), nullable=False),
+    Column("text_zh", Text(), nullable=False),
+    Column("text_en", Text(), nullable=False),
+    Column("dedupe_key", String(300), nullable=False, unique=True, comment="one alert per watch, rule and fact"),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("cause", String(40), nullable=False, comment="ingest, sweep or model"),
+    comment="alerts, append-only: acknowledgements are written beside them (alert_actions)",
+)
+
+ALERT_ACTIONS = Table(
+    "alert_actions", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(32), nullable=False, index=True),
+    Column("action", String(16), nullable=False, comment="acknowledged or cleared (解除)"),
+    Column("note", Text(), nullable=True),
+    Column("by", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    comment="what an institution did about an alert",
+)
+
+WEBHOOKS = Table(
+    "webhooks", METADATA,
+    Column("institution", String(200), primary_key=True),
+    Column("url", String(500), nullable=False, comment="allow-listed by an administrator"),
+    Column("secrets", Text(), nullable=False, comment="signing secrets (whsec_…), newest first, at most two"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    comment="an institution's webhook for alerts (Standard Webhooks)",
+)
+
+WEBHOOK_OUTBOX = Table(
+    "webhook_outbox", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(32), nullable=False, index=True),
+    Column("institution", String(200), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    comment="alerts waiting to be pushed: retried on a backoff schedule until delivered (at least once)",
+)
