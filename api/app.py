@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.batching import GradeBatcher
-from api.routers import admin, grades, jobs, objections, reports
+from api.routers import admin, alerts, grades, jobs, objections, reports
 from api.web import pages
 from creditscore.service.grading import GradingService
 from creditscore.service.jobs import Jobs
@@ -114,6 +114,10 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
         app.state.jobs = Jobs(app.state.service.store, app.state.service.models, settings.data_dir / "jobs")
         app.state.jobs.housekeeping(settings.batch_retention_days)
         app.state.jobs.start()
+        from creditscore.service.alerts import Deliverer
+
+        app.state.deliverer = Deliverer(app.state.service.store)  # webhooks of early-warning alerts
+        app.state.deliverer.start()
         worker.labels(pid=str(os.getpid())).set(1)
         # Everything loaded so far (libraries, models, catalogues) lives as long as the worker: out of the
         # collector's sight, a full collection no longer walks it — these pauses were the tail of the
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
         yield
         app.state.grader.close()
         app.state.jobs.close()
+        app.state.deliverer.close()
 
     app = FastAPI(title="creditscore", version="1", description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": "grades", "description": "for banks and village assessors"}])
@@ -160,6 +165,7 @@ def create_app(settings: Settings | None = None, *, service: GradingService | No
     app.include_router(admin.router)
     app.include_router(reports.router)
     app.include_router(reports.public)
+    app.include_router(alerts.router)
     pages.install(app)  # the web pages, their static files and their error pages
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import io
+import threading
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -30,7 +31,14 @@ def models(service: ServiceDep, caller: CallerDep) -> list[ModelInfo]:
 def reload_models(request: Request, service: ServiceDep, caller: CallerDep) -> dict[str, dict[str, str]]:
     """After `creditscore promote`, load the new @champion bundles (the old ones serve until they load)."""
     caller.require(Role.ADMIN)
+    before = {m["segment"]: m["version"] for m in service.models_info()}
     loaded = service.reload()
+    if {m["segment"]: m["version"] for m in service.models_info()} != before:
+        from creditscore.service import alerts
+
+        if alerts.any_watches(service.store):  # a new model moves grades: watched subjects are graded again
+            threading.Thread(target=alerts.sweep, args=(service,), kwargs={"cause": "model"}, daemon=True,
+                             name="alerts-after-reload").start()
     # The start-up objects were frozen out of the collector (api/app.py): let it see the old bundles go.
     gc.unfreeze()
     gc.collect()

@@ -102,11 +102,21 @@ def ingest(
     = None,
 ) -> None:
     """Validate a departmental file and add its good rows to the store (idempotent, atomic per file)."""
+    import datetime as dt_
+
     get_kind(kind)
     store = _store()
     store.init()
+    since = dt_.datetime.now(dt_.UTC) - dt_.timedelta(seconds=1)
     report = ingest_with_progress(store, kind, file, rejects)
     print_reports([report])
+    from creditscore.service import alerts
+
+    if report.inserted and alerts.any_watches(store):  # the watched subjects this file touched, and only those
+        from creditscore.service.grading import GradingService
+
+        raised = alerts.after_ingest(GradingService(store), kind, since)
+        console.print(f"early warning: {raised} new alert(s) for watched subjects")
 
 
 @app.command("features")

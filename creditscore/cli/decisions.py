@@ -268,6 +268,13 @@ def promote(
     console.print(f"{model_name(segment)}@champion → version {version}")
     if generation is not None:
         console.print(f"served from now on by every worker and door (model generation {generation.number})")
+        from creditscore.service import alerts
+
+        if alerts.any_watches(store):  # a new model moves grades: the watched subjects are graded again
+            from creditscore.service.grading import GradingService
+
+            raised = alerts.sweep(GradingService(store), cause="model")
+            console.print(f"early warning: {raised} new alert(s) after the promotion")
     else:
         console.print("the service serves CREDITSCORE_MODEL_SOURCE, not the registry: nothing served changes")
 

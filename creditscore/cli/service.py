@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -121,6 +122,136 @@ def user_list() -> None:
                       "" if pd_isna(r.disabled_at) else str(r.disabled_at)[:19],
                       "" if pd_isna(r.locked_until) else str(r.locked_until)[:19])
     console.print(table)
+
+
+watch_app = typer.Typer(help="Early warning (预警): watch borrowers, sweep, deliver alerts.", no_args_is_help=True)
+app.add_typer(watch_app, name="watch")
+
+
+def _bank(institution: str) -> object:
+    import getpass
+
+    from creditscore.service.keys import Caller
+
+    return Caller(key_prefix="cli", institution=institution.strip() or f"cli:{getpass.getuser()}", role=Role.BANK)
+
+
+@watch_app.command("add")
+@friendly_errors
+def watch_add(
+    subject: Annotated[str, typer.Argument(help="a firm's USCC or a household head's resident ID")],
+    institution: Annotated[str, typer.Option(help="the bank that watches")],
+    purpose: Annotated[str, typer.Option(help="why (audited)")] = "loan_monitoring",
+    authorization_ref: Annotated[str, typer.Option(help="a person's written consent (households)")] = "",
+    expires_on: Annotated[str, typer.Option(help="YYYY-MM-DD, e.g. the loan's maturity (households: required)")]
+    = "",
+    grade_floor: Annotated[str, typer.Option(help="alert when the grade falls below this")] = "",
+) -> None:
+    """Watch a subject: what is on record now is the baseline; anything new raises an alert. Audited."""
+    import datetime as dt
+
+    from creditscore.service import alerts
+    from creditscore.service.grading import GradingService
+
+    store = _store()
+    store.init()
+    try:
+        expiry = dt.date.fromisoformat(expires_on) if expires_on else None
+    except ValueError:
+        raise typer.BadParameter(f"{expires_on!r} is not a date: YYYY-MM-DD", param_hint="--expires-on") from None
+    watch_id = alerts.add_watch(GradingService(store), _bank(institution), subject, purpose=purpose,
+                                authorization_ref=authorization_ref or None, grade_floor=grade_floor or None,
+                                expires_on=expiry, request_id="cli")
+    console.print(f"watch {watch_id} added for {institution}")
+
+
+@watch_app.command("remove")
+@friendly_errors
+def watch_remove(watch_id: Annotated[int, typer.Argument(help="the watch's number (see: watch list)")],
+                 institution: Annotated[str, typer.Option(help="the bank that watches")]) -> None:
+    """Stop watching."""
+    from creditscore.service import alerts
+
+    store = _store()
+    store.init()
+    alerts.remove_watch(store, _bank(institution), watch_id)
+    console.print(f"watch {watch_id} removed")
+
+
+@watch_app.command("list")
+@friendly_errors
+def watch_list(institution: Annotated[str, typer.Option(help="only this bank's")] = "") -> None:
+    """Watches: subject (masked), purpose, floor, expiry."""
+    from creditscore.service import alerts
+
+    store = _store()
+    store.init()
+    table = Table("id", "institution", "subject", "purpose", "floor", "expires", "removed", title="watches")
+    for r in alerts.list_watches(store, institution or None).itertuples():
+        table.add_row(str(r.id), r.institution, r.subject_masked, r.purpose, r.grade_floor or "",
+                      "" if pd_isna(r.expires_on) else str(r.expires_on), "" if pd_isna(r.removed_at) else "yes")
+    console.print(table)
+
+
+@watch_app.command("sweep")
+@friendly_errors
+def watch_sweep(as_of: Annotated[str, typer.Option(help="YYYY-MM-DD; default today")] = "") -> None:
+    """The nightly sweep: every active watch re-evaluated (a record that starts counting on a date)."""
+    import datetime as dt
+
+    from creditscore.service import alerts
+    from creditscore.service.grading import GradingService
+
+    store = _store()
+    store.init()
+    raised = alerts.sweep(GradingService(store), as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    console.print(f"{raised} new alert(s)")
+
+
+@watch_app.command("deliver")
+@friendly_errors
+def watch_deliver(base_url: Annotated[str, typer.Option(help="the service's address, for the alerts' links")]
+                  = "http://127.0.0.1:8000") -> None:
+    """Push the alerts that are due to the institutions' webhooks (retried later on failure)."""
+    from creditscore.service import alerts
+
+    store = _store()
+    store.init()
+    done = alerts.deliver_due(store, base_url=base_url)
+    console.print(f"{done['delivered']} delivered, {done['failed']} to retry")
+
+
+@watch_app.command("webhook")
+@friendly_errors
+def watch_webhook(institution: Annotated[str, typer.Option(help="the bank")],
+                  url: Annotated[str, typer.Option(help="where its alerts are pushed (allow-listed here)")],
+                  rotate: Annotated[bool, typer.Option(help="add a new signing secret; the old one still signs")]
+                  = False) -> None:
+    """Allow-list a bank's webhook (an administrator's act); prints the signing secret (whsec_…) once."""
+    from creditscore.service import alerts
+
+    store = _store()
+    store.init()
+    secret = alerts.set_webhook(store, institution, url, rotate=rotate)
+    console.print(f"webhook for {institution}: {url}\nsigning secret (give it to the bank, shown once): {secret}",
+                  markup=False)
+
+
+@watch_app.command("summary")
+@friendly_errors
+def watch_summary(institution: Annotated[str, typer.Option(help="the bank")],
+                  out: Annotated[Path, typer.Option(help="FILE.csv or FILE.xlsx")],
+                  day: Annotated[str, typer.Option(help="YYYY-MM-DD (UTC); default today")] = "") -> None:
+    """The day's alerts of one bank as a file, for banks that take files."""
+    import datetime as dt
+
+    from creditscore.service import alerts
+
+    store = _store()
+    store.init()
+    path = alerts.daily_summary(store, institution, dt.date.fromisoformat(day) if day else dt.datetime.now(
+        dt.UTC).date(), out)
+    console.print(f"written: {path}", markup=False)
 
 
 audit_app = typer.Typer(help="The audit log: verify its hash chain, archive old rows.", no_args_is_help=True)

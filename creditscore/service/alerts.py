@@ -165,6 +165,8 @@ def add_watch(service: object, caller: Caller, subject: str, *, purpose: str, au
 
 
 def remove_watch(store: Store, caller: Caller, watch_id: int) -> None:
+    if not 0 < watch_id < 2**31:
+        raise UnknownSubject(f"no watch {watch_id} of {caller.institution}")
     with store.engine.begin() as conn:
         result = conn.execute(update(WATCHES).where(WATCHES.c.id == watch_id,
                                                     WATCHES.c.institution == caller.institution,
@@ -521,6 +523,13 @@ def deliver_due(store: Store, *, now: dt.datetime | None = None, base_url: str =
                            .order_by(ALERTS.c.seq).limit(500)).mappings().all()
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for row in due:
+            with store.engine.begin() as conn:  # claim it: another worker delivering at once skips it
+                claimed = conn.execute(update(WEBHOOK_OUTBOX).where(
+                    WEBHOOK_OUTBOX.c.id == row["id"], WEBHOOK_OUTBOX.c.delivered_at.is_(None),
+                    WEBHOOK_OUTBOX.c.attempts == row["attempts"]).values(
+                    attempts=row["attempts"] + 1, next_attempt_at=now + dt.timedelta(minutes=2))).rowcount
+            if not claimed:
+                continue
             body = _payload(dict(row), base_url)
             stamp = int(now.timestamp())
             headers = {"webhook-id": row["alert_id"], "webhook-timestamp": str(stamp),
@@ -534,17 +543,58 @@ def deliver_due(store: Store, *, now: dt.datetime | None = None, base_url: str =
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             attempts = int(row["attempts"]) + 1
-            values: dict[str, object] = {"attempts": attempts, "last_error": error}
+            values: dict[str, object] = {"last_error": error}
             if error is None:
                 values["delivered_at"] = now
                 done["delivered"] += 1
             else:
-                delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
-                values["next_attempt_at"] = now + delay
+                detected = row["detected_at"]
+                detected = detected.replace(tzinfo=dt.UTC) if detected.tzinfo is None else detected
+                values["next_attempt_at"] = now + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+                if now - detected > GIVE_UP_AFTER:  # the feed still has it: only the push gives up
+                    values["last_error"] = f"{error}; push given up after {attempts} attempts (the feed has it)"
+                    values["next_attempt_at"] = now + dt.timedelta(days=3650)
                 done["failed"] += 1
             with store.engine.begin() as conn:
                 conn.execute(update(WEBHOOK_OUTBOX).where(WEBHOOK_OUTBOX.c.id == row["id"]).values(**values))
     return done
+
+
+class Deliverer:
+    """Pushes due webhooks every ``every`` seconds in a background thread of a service worker (each worker runs
+    one; an outbox entry is claimed before it is sent, so two workers never push it at the same moment)."""
+
+    def __init__(self, store: Store, *, every: float = 15.0, base_url: str = "http://127.0.0.1:8000") -> None:
+        self.store, self.every, self.base_url = store, every, base_url
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import logging
+
+        while not self._stop.wait(self.every):
+            try:
+                with self.store.engine.connect() as conn:
+                    if conn.execute(select(WEBHOOKS.c.institution).limit(1)).first() is None:
+                        continue
+                deliver_due(self.store, base_url=self.base_url)
+            except Exception:  # the next round tries again; a crash here must not end the worker
+                logging.getLogger("creditscore.alerts").exception("webhook delivery round failed")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def any_watches(store: Store) -> bool:
+    """Whether anyone watches anything: the doors skip detection (and loading models for it) when nobody does."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(WATCHES.c.id).where(WATCHES.c.removed_at.is_(None)).limit(1)).first() is not None
 
 
 def daily_summary(store: Store, institution: str, day: dt.date, out: str | Path) -> Path:
