@@ -165,6 +165,30 @@ def watch_add(
     console.print(f"watch {watch_id} added for {institution}")
 
 
+@watch_app.command("import")
+@friendly_errors
+def watch_import(
+    file: Annotated[Path, typer.Argument(help="a CSV of firms' codes (column uscc / 统一社会信用代码, or the first)")],
+    institution: Annotated[str, typer.Option(help="the bank that watches")],
+    purpose: Annotated[str, typer.Option(help="why (audited)")] = "loan_monitoring",
+) -> None:
+    """A bank's loan book of firms watched at once (one baseline pass, one audit append)."""
+    import pandas as pd
+
+    from creditscore.service import alerts
+    from creditscore.service.grading import GradingService
+
+    frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+    column = next((c for c in frame.columns if c.strip().lower() in ("uscc", "统一社会信用代码")), frame.columns[0])
+    store = _store()
+    store.init()
+    ids, refused = alerts.add_watches(GradingService(store), _bank(institution), frame[column].str.strip().tolist(),
+                                      purpose=purpose)
+    console.print(f"{len(ids)} watch(es) added for {institution}; {len(refused)} refused")
+    for line in refused[:20]:
+        console.print(f"  {line}", markup=False)
+
+
 @watch_app.command("remove")
 @friendly_errors
 def watch_remove(watch_id: Annotated[int, typer.Argument(help="the watch's number (see: watch list)")],

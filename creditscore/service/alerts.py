@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from creditscore.config import load_yaml_model
 from creditscore.errors import CreditScoreError, InvalidValue, UnknownSubject
@@ -57,6 +57,8 @@ _TAX_ORDER = ["A", "B", "M", "C", "D"]
 #: Delays before each retry of a webhook, after the Standard Webhooks guidance (then every 10 hours, for 3 days).
 BACKOFF = [dt.timedelta(seconds=s) for s in (5, 300, 1800, 7200, 18000, 36000)]
 GIVE_UP_AFTER = dt.timedelta(days=3)
+#: Watched subjects evaluated together: one query per record kind and one grading pass for each chunk.
+CHUNK = 2000
 
 
 class Rule(BaseModel):
@@ -164,6 +166,49 @@ def add_watch(service: object, caller: Caller, subject: str, *, purpose: str, au
     return watch_id
 
 
+def add_watches(service: object, caller: Caller, subjects: list[str], *, purpose: str,
+                expires_on: dt.date | None = None, request_id: str = "") -> tuple[list[int], list[str]]:
+    """A bank's portfolio of firms watched at once: one baseline pass, one audit append. Returns (watch ids, one
+    sentence per subject refused). Households are watched one by one (each needs its own consent)."""
+    from creditscore.service.audit import audit_entry, write_audits
+
+    caller.require(Role.BANK)
+    if not purpose or len(purpose.strip()) < 2:
+        raise NotPermitted("a watch needs its purpose (e.g. loan_monitoring)")
+    firms, refused = [], []
+    for subject in subjects:
+        try:
+            subject_id, segment = identify(subject)
+        except CreditScoreError as exc:
+            refused.append(mask_ids_in_text(f"{subject}: {exc}"))
+            continue
+        if segment is not Segment.SME:
+            refused.append(f"{segment.display(subject_id)}: a household is watched on its own, with its consent")
+            continue
+        firms.append(subject_id)
+    firms = list(dict.fromkeys(firms))
+    today = dt.date.today()
+    ids: list[int] = []
+    entries = []
+    for i in range(0, len(firms), CHUNK):
+        part = firms[i:i + CHUNK]
+        facts = _facts_many(service, [(f, Segment.SME) for f in part], today)
+        known = [f for f in part if isinstance(facts.get(f), dict)]
+        refused += [f"{f}: {facts[f]}" for f in part if not isinstance(facts.get(f), dict)]
+        now = _now()
+        with service.store.engine.begin() as conn:
+            for f in known:
+                ids.append(int(conn.execute(insert(WATCHES).values(
+                    institution=caller.institution, segment="sme", uscc=f, subject_masked=f,
+                    purpose=mask_ids_in_text(purpose)[:200], expires_on=expires_on, created_at=now,
+                    created_by=caller.key_prefix,
+                    state=json.dumps({**facts[f], "as_of": today.isoformat()}))).inserted_primary_key[0]))
+        entries += [audit_entry(caller=caller, request_id=request_id or "watch", route="watch_add", status=200,
+                                subject_id=f, subject_type="enterprise", purpose=purpose) for f in known]
+    write_audits(service.store, entries)
+    return ids, refused
+
+
 def remove_watch(store: Store, caller: Caller, watch_id: int) -> None:
     if not 0 < watch_id < 2**31:
         raise UnknownSubject(f"no watch {watch_id} of {caller.institution}")
@@ -242,38 +287,68 @@ def _set_by(frame: pd.DataFrame, field: str, t: float) -> pd.Series:
 
 def _facts(service: object, subject_id: str, segment: Segment, as_of: dt.date, *, record: object = None,
            rules: AlertRules | None = None) -> dict:
-    """What the rules look at, for one subject as of a date: open records by rule, arrears months, tax grade,
-    grade and PD."""
+    """What the rules look at, for one subject as of a date (see :func:`_facts_many`)."""
+    facts = _facts_many(service, [(subject_id, segment)], as_of, rules=rules,
+                        records={subject_id: record} if record is not None else None)
+    found = facts.get(subject_id)
+    if isinstance(found, CreditScoreError):
+        raise found
+    return found
+
+
+def _facts_many(service: object, subjects: list[tuple[str, Segment]], as_of: dt.date, *,
+                rules: AlertRules | None = None, records: dict[str, object] | None = None) -> dict[str, object]:
+    """Facts of many subjects at once — open records by rule, arrears months, tax grade, grade and PD — from one
+    query per record kind and one grading pass (a daily feed touches tens of thousands of watched subjects:
+    subject by subject would cost a query per kind each). A subject the store cannot grade maps to its error."""
+    from creditscore.service.grading import GradeQuery
+
     rules = rules or load_rules()
     t = day_number(as_of)
-    records = service.store.subject_records(subject_id)
-    record = record or service.grade(subject_id, as_of=as_of, expected=segment)
-    facts: dict[str, object] = {"grade": record.final_grade, "pd": record.pd, "open": {}, "months": {}}
-    for rule in rules.rules:
-        if rule.kind_of_rule == "new_record":
-            kind = KINDS[rule.kind]
-            frame = _known(records.get(rule.kind, pd.DataFrame()), kind.event_date, t)
-            if not len(frame):
-                facts["open"][rule.id] = []
-                continue
-            keep = pd.Series(True, index=frame.index)
-            if rule.field:
-                keep &= _set_by(frame, rule.field, t)
-            if rule.severities:
-                keep &= frame["severity"].astype(str).isin(rule.severities)
-            if rule.list_types:
-                keep &= frame["list_type"].astype(str).isin(rule.list_types)
-            for ended in ("removed_on", "exited_on", "delisted_on", "repaired_on"):
-                if ended in frame and (rule.field is None or ended == "delisted_on"):
-                    keep &= ~_set_by(frame, ended, t)
-            facts["open"][rule.id] = sorted(frame.loc[keep, "record_key"].astype(str))
-        elif rule.kind_of_rule == "arrears_months":
-            frame = _known(records.get(rule.kind, pd.DataFrame()), "month", t)
-            unpaid = 0 if not len(frame) else int((~_set_by(frame, "paid_on", t)).sum())
-            facts["months"][rule.id] = unpaid
-    if segment is Segment.SME:
-        facts["tax_grade"] = record.tax_grade
-    return facts
+    ids = [s for s, _ in subjects]
+    graded = dict(records or {})
+    missing = [(s, seg) for s, seg in subjects if s not in graded]
+    answers = service.grade_many([GradeQuery(s, as_of, seg) for s, seg in missing]) if missing else []
+    graded.update({s: a for (s, _), a in zip(missing, answers, strict=True)})
+    kinds = {r.kind for r in rules.rules if r.kind}
+    frames: dict[str, dict[str, pd.DataFrame]] = {}
+    for kind in kinds:
+        frame = service.store.records(kind, subjects=ids)
+        column = KINDS[kind].subject_column
+        frames[kind] = {str(k): g for k, g in frame.groupby(column)} if len(frame) else {}
+    out: dict[str, object] = {}
+    empty = pd.DataFrame()
+    for subject, segment in subjects:
+        record = graded.get(subject)
+        if isinstance(record, CreditScoreError) or record is None:
+            out[subject] = record if isinstance(record, CreditScoreError) else UnknownSubject(subject)
+            continue
+        facts: dict[str, object] = {"grade": record.final_grade, "pd": record.pd, "open": {}, "months": {}}
+        for rule in rules.rules:
+            if rule.kind_of_rule == "new_record":
+                kind = KINDS[rule.kind]
+                frame = _known(frames[rule.kind].get(subject, empty), kind.event_date, t)
+                if not len(frame):
+                    facts["open"][rule.id] = []
+                    continue
+                keep = pd.Series(True, index=frame.index)
+                if rule.field:
+                    keep &= _set_by(frame, rule.field, t)
+                if rule.severities:
+                    keep &= frame["severity"].astype(str).isin(rule.severities)
+                if rule.list_types:
+                    keep &= frame["list_type"].astype(str).isin(rule.list_types)
+                for ended in ("removed_on", "exited_on", "delisted_on", "repaired_on"):
+                    if ended in frame and (rule.field is None or ended == "delisted_on"):
+                        keep &= ~_set_by(frame, ended, t)
+                facts["open"][rule.id] = sorted(frame.loc[keep, "record_key"].astype(str))
+            elif rule.kind_of_rule == "arrears_months":
+                frame = _known(frames[rule.kind].get(subject, empty), "month", t)
+                facts["months"][rule.id] = 0 if not len(frame) else int((~_set_by(frame, "paid_on", t)).sum())
+        if segment is Segment.SME:
+            facts["tax_grade"] = record.tax_grade
+        out[subject] = facts
+    return out
 
 
 def _text(rule: Rule, **values: object) -> tuple[str, str]:
@@ -345,23 +420,33 @@ def evaluate_watches(service: object, watches: list[Watch], *, as_of: dt.date | 
     store: Store = service.store
     raised: list[dict] = []
     states: dict[int, dict] = {}
-    for watch in watches:
-        try:
-            now = _facts(service, watch.subject_id, watch.segment, as_of, rules=rules)
-        except CreditScoreError:
-            continue  # the subject left the store (an objection upheld with removal): nothing to compare
-        now["as_of"] = as_of.isoformat()
-        grades = list(service.models.scorer(watch.segment).scale.names)
-        for change in _changes(watch, watch.state, now, rules, grades):
-            raised.append({**change, "watch_id": watch.id, "institution": watch.institution,
-                           "subject_masked": watch.subject_masked, "cause": cause})
-        states[watch.id] = now
+    scales = {seg: list(service.models.scorer(seg).scale.names) for seg in Segment}
+    for i in range(0, len(watches), CHUNK):
+        part = watches[i:i + CHUNK]
+        facts = _facts_many(service, list(dict.fromkeys((w.subject_id, w.segment) for w in part)), as_of,
+                            rules=rules)
+        for watch in part:
+            now = facts.get(watch.subject_id)
+            if not isinstance(now, dict):
+                continue  # the subject left the store (an objection upheld with removal): nothing to compare
+            now = {**now, "as_of": as_of.isoformat()}
+            for change in _changes(watch, watch.state, now, rules, scales[watch.segment]):
+                raised.append({**change, "watch_id": watch.id, "institution": watch.institution,
+                               "subject_masked": watch.subject_masked, "cause": cause})
+            states[watch.id] = now
     added = _append(store, raised)
-    if states:
-        with store.engine.begin() as conn:
-            for watch_id, state in states.items():
-                conn.execute(update(WATCHES).where(WATCHES.c.id == watch_id).values(state=json.dumps(state)))
+    _keep_states(store, states)
     return added
+
+
+def _keep_states(store: Store, states: dict[int, dict]) -> None:
+    if not states:
+        return
+    stmt = update(WATCHES).where(WATCHES.c.id == bindparam("wid")).values(state=bindparam("facts"))
+    rows = [{"wid": k, "facts": json.dumps(v)} for k, v in states.items()]
+    with store.engine.begin() as conn:
+        for i in range(0, len(rows), 5000):
+            conn.execute(stmt, rows[i:i + 5000])
 
 
 _LOCK = threading.Lock()

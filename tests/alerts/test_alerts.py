@@ -252,3 +252,18 @@ def test_the_rules_are_validated_on_load(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="months"):
         alerts.load_rules(bad)
     assert alerts.load_rules().rules
+
+
+def test_a_portfolio_of_firms_is_watched_at_once(service: GradingService) -> None:
+    bank = Caller(key_prefix="bank4", institution="组合银行", role=Role.BANK)
+    firms = _firms(service)[40:45]
+    heads = service.store.records("households")["head_id"]
+    ids, refused = alerts.add_watches(service, bank, [*firms, "not a code", str(heads.iloc[0])],
+                                      purpose="loan_monitoring")
+    assert len(ids) == 5
+    assert len(refused) == 2
+    assert not any(str(heads.iloc[0]) in r for r in refused)  # a person's ID is masked even in a refusal
+    assert set(alerts.list_watches(service.store, bank.institution)["subject_masked"]) == set(firms)
+    audit = query_audit(service.store, institution=bank.institution)
+    assert (audit["route"] == "watch_add").sum() == 5
+    assert alerts.sweep(service) == 0  # the baseline was taken: nothing to say yet
