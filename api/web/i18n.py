@@ -73,6 +73,14 @@ EN = {
     "未识别的列": "Columns not recognised", "对应内容": "What it holds", "未识别（见上）": "not recognised (above)",
     "由标题或表名识别的村": "Villages named by the title or sheet",
     "下载信用报告（PDF）": "Download the credit report (PDF)", "信用报告（网页版）": "Credit report (web page)",
+    "贷后预警": "Early warning", "等级下限": "Grade floor",
+    "低于此等级即预警（可不填）": "alert below this grade (optional)",
+    "到期日": "Expires", "如贷款到期日（可不填）": "e.g. the loan's maturity (optional)", "添加关注": "Watch",
+    "预警": "Alerts", "级别": "Severity", "处理": "Action", "备注": "Note", "已阅": "acknowledged", "解除": "clear",
+    "已解除": "cleared", "暂无预警。": "No alerts.", "关注列表": "Watched", "取消关注": "Stop watching",
+    "关注的企业一旦被列为失信被执行人、新增欠薪或行政处罚、纳税信用等级下降或信用等级下调，即产生预警。农户须凭本人授权经接口添加。":
+        "A watched firm raises an alert when a court lists it, wages or penalties are added, its tax grade or its "
+        "grade falls. Households are watched through the API, with their consent.",
     "权限不足": "Not permitted", "出错了": "Something is wrong", "请求无效": "Invalid request",
 }
 

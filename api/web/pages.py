@@ -71,7 +71,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 _HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
-MENU = [("/firms", "查询企业", ("bank",)), ("/households", "查询农户", ("bank",)),
+MENU = [("/firms", "查询企业", ("bank",)), ("/households", "查询农户", ("bank",)), ("/watches", "贷后预警", ("bank",)),
         ("/batches", "农户评级", ("assessor",)), ("/admin/users", "用户与密钥", ()),
         ("/admin/audit", "查询日志", ()), ("/admin/models", "模型", ("analyst",))]
 ROLE_NAMES = {"bank": "银行", "assessor": "评议员", "analyst": "分析人员", "admin": "管理员"}
@@ -469,6 +469,76 @@ async def household_report(request: Request) -> Response:
     return Response(issued.document, media_type=issued.media_type, headers={
         "Content-Disposition": f"attachment; filename={issued.filename}", "Cache-Control": "no-store",
         "X-Report-Number": issued.report.number})
+
+
+def _watch_page(request: Request, session: Session, *, error: str = "", uscc: str = "",
+                status: int = 200) -> HTMLResponse:
+    from creditscore.service import alerts
+
+    store = request.app.state.service.store
+    institution = session.user.institution
+    watches = alerts.list_watches(store, institution)
+    watches = watches[watches["removed_at"].isna()].astype(object).where(watches.notna(), None)
+    items, _ = alerts.feed(store, institution, after=0, limit=1000)
+    items = items[-200:][::-1]  # the newest first, the latest 200
+    done = alerts.actions_of(store, [i["alert_id"] for i in items])
+    for item in items:
+        item["action"] = {"acknowledged": "已阅", "cleared": "已解除"}.get(done.get(item["alert_id"], ""), "")
+    return page(request, "watches.html.j2", session, status=status, watches=watches.to_dict("records"),
+                alerts=items, error=error, uscc=uscc, severity_zh=alerts.SEVERITY_ZH,
+                grades=request.app.state.service.models.scorer(Segment.SME).scale.names, active="/watches")
+
+
+@router.get("/watches")
+def watches_page(request: Request) -> HTMLResponse:
+    return _watch_page(request, current(request, Role.BANK))
+
+
+@router.post("/watches")
+async def watch_add(request: Request) -> Response:
+    from creditscore.service import alerts
+
+    session = current(request, Role.BANK)
+    form = await checked_form(request, session)
+    uscc = str(form.get("uscc") or "").strip()[:18]
+    try:
+        await run_in_threadpool(alerts.add_watch, request.app.state.service, session.user.caller, uscc,
+                                purpose="loan_monitoring", grade_floor=str(form.get("grade_floor") or "") or None,
+                                expires_on=_as_of(form.get("expires_on")), request_id=request.state.request_id)
+    except CreditScoreError as exc:
+        return _watch_page(request, session, error=mask_ids_in_text(str(exc)), uscc=mask_ids_in_text(uscc),
+                           status=422)
+    return _redirect(request, "/watches")
+
+
+@router.post("/watches/{watch_id}/remove")
+async def watch_remove(request: Request, watch_id: int) -> Response:
+    from creditscore.service import alerts
+
+    session = current(request, Role.BANK)
+    await checked_form(request, session)
+    try:
+        alerts.remove_watch(request.app.state.service.store, session.user.caller, watch_id)
+    except CreditScoreError as exc:
+        return _watch_page(request, session, error=str(exc), status=404)
+    return _redirect(request, "/watches")
+
+
+@router.post("/alerts/{alert_id}")
+async def alert_act(request: Request, alert_id: str) -> Response:
+    from creditscore.service import alerts
+
+    session = current(request, Role.BANK)
+    form = await checked_form(request, session)
+    action = form.get("action")
+    if action not in ("acknowledged", "cleared"):
+        return _watch_page(request, session, error="未知操作 — unknown action", status=422)
+    try:
+        alerts.act(request.app.state.service.store, session.user.caller, alert_id[:32], action=action,
+                   note=str(form.get("note") or "")[:200], request_id=request.state.request_id)
+    except CreditScoreError as exc:
+        return _watch_page(request, session, error=str(exc), status=404)
+    return _redirect(request, "/watches")
 
 
 # --- village assessors: household files -------------------------------------------------------------------------

@@ -526,6 +526,18 @@ def feed(store: Store, institution: str, *, after: int = 0, limit: int = 100) ->
     return items, (items[-1]["seq"] if items else after)
 
 
+def actions_of(store: Store, alert_ids: list[str]) -> dict[str, str]:
+    """The latest action on each of these alerts (acknowledged / cleared)."""
+    out: dict[str, str] = {}
+    with store.engine.connect() as conn:
+        for i in range(0, len(alert_ids), 500):
+            for row in conn.execute(select(ALERT_ACTIONS.c.alert_id, ALERT_ACTIONS.c.action)
+                                    .where(ALERT_ACTIONS.c.alert_id.in_(alert_ids[i:i + 500]))
+                                    .order_by(ALERT_ACTIONS.c.id)):
+                out[row.alert_id] = row.action
+    return out
+
+
 def act(store: Store, caller: Caller, alert_id: str, *, action: Literal["acknowledged", "cleared"],
         note: str | None, request_id: str = "") -> None:
     """Acknowledge or clear (解除) an alert of the caller's institution, with a note; audited."""

@@ -300,3 +300,37 @@ def test_a_households_report_from_the_lookup_form(as_role, store: Store) -> None
     assert pdf.status_code == 200
     assert pdf.content[:5] == b"%PDF-"
     assert (query_audit(store, subject=mask_resident_id(head))["route"] == "web_household_report").any()
+
+
+def test_a_bank_officer_watches_a_firm_and_clears_its_alert_on_the_page(as_role, store: Store,
+                                                                         tmp_path: Path) -> None:
+    import datetime as dt
+
+    from creditscore.service import alerts
+    from creditscore.store import ingest_file
+
+    listed = set(store.records("court_listings")["subject_id"].astype(str))
+    uscc = next(f for f in store.records("enterprises")["uscc"].astype(str) if f not in listed)
+    c = as_role("bank")
+    page = c.get("/watches")
+    assert page.status_code == 200
+    bad = c.post("/watches", data={"csrf_token": csrf_of(page.text), "uscc": "91350100M000100Y4X"})
+    assert bad.status_code == 422
+    assert "field-error" in bad.text
+    added = c.post("/watches", data={"csrf_token": csrf_of(page.text), "uscc": uscc})
+    assert added.status_code == 303
+    path = tmp_path / "court.csv"
+    pd.DataFrame({"主体类型": ["enterprise"], "主体证件号码": [uscc], "案号": ["(2026)页面执1号"],
+                  "列入日期": [(dt.date.today() - dt.timedelta(days=1)).isoformat()]}).to_csv(path, index=False)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    ingest_file(store, "court_listings", path)
+    alerts.after_ingest(c.app.state.service, "court_listings", since)
+    page = c.get("/watches")
+    assert "被人民法院列为失信被执行人" in page.text
+    alert_id = re.search(r'action="/alerts/([0-9a-f]{32})"', page.text).group(1)
+    done = c.post(f"/alerts/{alert_id}", data={"csrf_token": csrf_of(page.text), "action": "cleared",
+                                               "note": "已核实"})
+    assert done.status_code == 303
+    assert "已解除" in c.get("/watches").text
+    assert (query_audit(store, institution="示范农商银行")["route"] == "alert_cleared").any()
+    assert as_role("assessor").get("/watches").status_code == 403
