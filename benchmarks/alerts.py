@@ -74,7 +74,7 @@ def main() -> None:
         for kind, name in (("penalties", "penalties.csv"), ("court_listings", "court.csv")):
             ingest_file(store, kind, folder / name)
         t1 = time.perf_counter()
-        raised = sum(alerts.after_ingest(service, kind, started) for kind in ("penalties", "court_listings"))
+        raised = alerts.after_ingest(service, ("penalties", "court_listings"), started)
         t2 = time.perf_counter()
         feed, _ = alerts.feed(store, bank.institution, after=0, limit=1000)
         watched_touched = len(set(touched) & set(watched))

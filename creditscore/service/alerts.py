@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import bindparam, insert, select, update
@@ -274,15 +275,10 @@ def _active(store: Store, today: dt.date, *, uscc: Iterable[str] | None = None,
 # --- facts and rules ----------------------------------------------------------------------------------------------
 
 
-def _known(frame: pd.DataFrame, date_field: str, t: float) -> pd.DataFrame:
-    if not len(frame):
-        return frame
-    return frame[[day_number(v) <= t for v in frame[date_field]]]
-
-
-def _set_by(frame: pd.DataFrame, field: str, t: float) -> pd.Series:
-    return pd.Series([v is not None and not pd.isna(v) and day_number(v) <= t for v in frame[field]],
-                     index=frame.index, dtype=bool)
+def _days(values: pd.Series) -> np.ndarray:
+    """Day numbers (since 1970-01-01) of a column of dates or months; NaN where empty."""
+    stamps = pd.to_datetime(values.astype("string"), errors="coerce")
+    return ((stamps - pd.Timestamp("1970-01-01")).dt.days).to_numpy(dtype=float, na_value=np.nan)
 
 
 def _facts(service: object, subject_id: str, segment: Segment, as_of: dt.date, *, record: object = None,
@@ -310,14 +306,36 @@ def _facts_many(service: object, subjects: list[tuple[str, Segment]], as_of: dt.
     missing = [(s, seg) for s, seg in subjects if s not in graded]
     answers = service.grade_many([GradeQuery(s, as_of, seg) for s, seg in missing]) if missing else []
     graded.update({s: a for (s, _), a in zip(missing, answers, strict=True)})
-    kinds = {r.kind for r in rules.rules if r.kind}
-    frames: dict[str, dict[str, pd.DataFrame]] = {}
-    for kind in kinds:
-        frame = service.store.records(kind, subjects=ids)
-        column = KINDS[kind].subject_column
-        frames[kind] = {str(k): g for k, g in frame.groupby(column)} if len(frame) else {}
+    # each rule's facts for every subject at once, vectorised over the kind's records: per subject, pandas
+    # would cost more than the grading (measured: 95 % of the time)
+    by_rule: dict[str, dict[str, object]] = {}
+    frames = {kind: service.store.records(kind, subjects=ids) for kind in {r.kind for r in rules.rules if r.kind}}
+    for rule in rules.rules:
+        if rule.kind_of_rule not in ("new_record", "arrears_months"):
+            continue
+        kind = KINDS[rule.kind]
+        frame = frames[rule.kind]
+        if not len(frame):
+            by_rule[rule.id] = {}
+            continue
+        subject_of = frame[kind.subject_column].astype(str)
+        if rule.kind_of_rule == "arrears_months":
+            unpaid = (_days(frame["month"]) <= t) & ~(_days(frame["paid_on"]) <= t)
+            by_rule[rule.id] = subject_of[unpaid].value_counts().to_dict()
+            continue
+        keep = _days(frame[kind.event_date]) <= t
+        if rule.field:
+            keep &= _days(frame[rule.field]) <= t
+        if rule.severities:
+            keep &= frame["severity"].astype(str).isin(rule.severities).to_numpy()
+        if rule.list_types:
+            keep &= frame["list_type"].astype(str).isin(rule.list_types).to_numpy()
+        for ended in ("removed_on", "exited_on", "delisted_on", "repaired_on"):
+            if ended in frame and (rule.field is None or ended == "delisted_on"):
+                keep &= ~(_days(frame[ended]) <= t)
+        chosen = pd.DataFrame({"s": subject_of[keep], "k": frame["record_key"].astype(str)[keep]})
+        by_rule[rule.id] = {s: sorted(g) for s, g in chosen.groupby("s")["k"]}
     out: dict[str, object] = {}
-    empty = pd.DataFrame()
     for subject, segment in subjects:
         record = graded.get(subject)
         if isinstance(record, CreditScoreError) or record is None:
@@ -326,25 +344,9 @@ def _facts_many(service: object, subjects: list[tuple[str, Segment]], as_of: dt.
         facts: dict[str, object] = {"grade": record.final_grade, "pd": record.pd, "open": {}, "months": {}}
         for rule in rules.rules:
             if rule.kind_of_rule == "new_record":
-                kind = KINDS[rule.kind]
-                frame = _known(frames[rule.kind].get(subject, empty), kind.event_date, t)
-                if not len(frame):
-                    facts["open"][rule.id] = []
-                    continue
-                keep = pd.Series(True, index=frame.index)
-                if rule.field:
-                    keep &= _set_by(frame, rule.field, t)
-                if rule.severities:
-                    keep &= frame["severity"].astype(str).isin(rule.severities)
-                if rule.list_types:
-                    keep &= frame["list_type"].astype(str).isin(rule.list_types)
-                for ended in ("removed_on", "exited_on", "delisted_on", "repaired_on"):
-                    if ended in frame and (rule.field is None or ended == "delisted_on"):
-                        keep &= ~_set_by(frame, ended, t)
-                facts["open"][rule.id] = sorted(frame.loc[keep, "record_key"].astype(str))
+                facts["open"][rule.id] = list(by_rule[rule.id].get(subject, []))
             elif rule.kind_of_rule == "arrears_months":
-                frame = _known(frames[rule.kind].get(subject, empty), "month", t)
-                facts["months"][rule.id] = 0 if not len(frame) else int((~_set_by(frame, "paid_on", t)).sum())
+                facts["months"][rule.id] = int(by_rule[rule.id].get(subject, 0))
         if segment is Segment.SME:
             facts["tax_grade"] = record.tax_grade
         out[subject] = facts
@@ -487,13 +489,17 @@ def _append(store: Store, rows: list[dict]) -> int:
     return len(fresh)
 
 
-def after_ingest(service: object, kind: str, since: dt.datetime, *, as_of: dt.date | None = None) -> int:
-    """Re-evaluate the watched subjects an ingest of ``kind`` touched (records ingested since ``since``)."""
-    k = KINDS[kind]
-    table = record_table(k)
-    column = table.c[k.subject_column]
+def after_ingest(service: object, kinds: str | Iterable[str], since: dt.datetime, *,
+                 as_of: dt.date | None = None) -> int:
+    """Re-evaluate the watched subjects an ingest of ``kinds`` touched (records ingested since ``since``): each
+    subject once, however many of the day's files name it."""
+    touched: set[str] = set()
     with service.store.engine.connect() as conn:
-        touched = set(conn.execute(select(column).distinct().where(table.c.ingested_at >= since)).scalars())
+        for kind in [kinds] if isinstance(kinds, str) else kinds:
+            k = KINDS[kind]
+            table = record_table(k)
+            column = table.c[k.subject_column]
+            touched |= set(conn.execute(select(column).distinct().where(table.c.ingested_at >= since)).scalars())
     if not touched:
         return 0
     firms, heads = [], []
