@@ -319,11 +319,14 @@ def _facts_many(service: object, subjects: list[tuple[str, Segment]], as_of: dt.
             by_rule[rule.id] = {}
             continue
         subject_of = frame[kind.subject_column].astype(str)
+        # known at t: happened by then, and published by then when the record says when (a record that starts
+        # counting on its publication day is the sweep's to find, on that day)
+        published = ~(_days(frame["published_on"]) > t) if kind.has_published_on else np.ones(len(frame), bool)
         if rule.kind_of_rule == "arrears_months":
-            unpaid = (_days(frame["month"]) <= t) & ~(_days(frame["paid_on"]) <= t)
+            unpaid = (_days(frame["month"]) <= t) & ~(_days(frame["paid_on"]) <= t) & published
             by_rule[rule.id] = subject_of[unpaid].value_counts().to_dict()
             continue
-        keep = _days(frame[kind.event_date]) <= t
+        keep = (_days(frame[kind.event_date]) <= t) & published
         if rule.field:
             keep &= _days(frame[rule.field]) <= t
         if rule.severities:

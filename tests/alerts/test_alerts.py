@@ -267,3 +267,16 @@ def test_a_portfolio_of_firms_is_watched_at_once(service: GradingService) -> Non
     audit = query_audit(service.store, institution=bank.institution)
     assert (audit["route"] == "watch_add").sum() == 5
     assert alerts.sweep(service) == 0  # the baseline was taken: nothing to say yet
+
+
+def test_a_record_published_later_is_the_sweeps_to_find_on_its_day(service: GradingService, tmp_path: Path) -> None:
+    firm = _firms(service)[60]
+    watch = alerts.add_watch(service, BANK, firm, purpose="loan_monitoring")
+    path = tmp_path / "later.csv"
+    pd.DataFrame({"主体类型": ["enterprise"], "主体证件号码": [firm], "案号": ["(2026)测执公示1号"],
+                  "列入日期": [(TODAY - dt.timedelta(days=1)).isoformat()],
+                  "公示日期": [(TODAY + dt.timedelta(days=5)).isoformat()]}).to_csv(path, index=False)
+    _ingest(service, "court_listings", path)
+    assert [a for a in _alerts_of(service, watch) if a["rule"] == "court_listing"] == []  # not public yet
+    alerts.sweep(service, as_of=TODAY + dt.timedelta(days=5))
+    assert [a["rule"] for a in _alerts_of(service, watch) if a["rule"] == "court_listing"] == ["court_listing"]
