@@ -33,3 +33,19 @@ def edited_copy(source: Path, folder: Path, old: str, new: str) -> Path:
     return path
 
 
+
+
+def synthetic_service(folder: Path, *, seed: int, firms: int, households: int):
+    """A grading service over a fresh SQLite store loaded with a synthetic population (the demo models)."""
+    from creditscore.service.grading import GradingService
+    from creditscore.settings import Settings
+    from creditscore.store import Store
+    from creditscore.synth import SynthConfig, generate
+    from creditscore.synth.feeds import load_feeds
+
+    settings = Settings(data_dir=folder / "data", model_source="demo")
+    store = Store(settings.store_url)
+    store.init()
+    load_feeds(store, generate(SynthConfig(seed=seed, n_firms=firms, n_households=households))
+               .write_files(folder / "feeds"))
+    return GradingService(store, settings=settings)

@@ -864,16 +864,24 @@ def job_page(request: Request, job_id: str, q: str = "", village: str = "", grad
                 page=page_no, pages=pages, query=query, active="/batches")
 
 
-@router.get("/batches/{job_id}/workbook")
-def job_workbook(request: Request, job_id: str) -> Response:
+def _finished(request: Request, job_id: str) -> dict[str, object] | Response:
+    """The caller's finished job, or the page that says why there is nothing to download (404, 409)."""
     session = current(request, Role.ASSESSOR)
     try:
         job = _job(request, session, job_id)
     except UnknownSubject as exc:
         return message(request, session, "请求无效", str(exc), status=404, back="/batches")
     if job["status"] != "done":
-        return message(request, session, "请求无效", "仍在评级中，请稍后再下载 — still grading", status=409,
+        return message(request, session, "请求无效", "仍在评级中，请稍后再取 — still grading", status=409,
                        back=f"/batches/{job_id}")
+    return job
+
+
+@router.get("/batches/{job_id}/workbook")
+def job_workbook(request: Request, job_id: str) -> Response:
+    job = _finished(request, job_id)
+    if isinstance(job, Response):
+        return job
     data = _jobs(request).outputs(job_id)[0].read_bytes()
     name = Path(str(job["filename"])).stem + "-评级结果.xlsx"
     from urllib.parse import quote
@@ -886,14 +894,9 @@ def job_workbook(request: Request, job_id: str) -> Response:
 
 @router.get("/batches/{job_id}/report")
 def job_report(request: Request, job_id: str) -> Response:
-    session = current(request, Role.ASSESSOR)
-    try:
-        job = _job(request, session, job_id)
-    except UnknownSubject as exc:
-        return message(request, session, "请求无效", str(exc), status=404, back="/batches")
-    if job["status"] != "done":
-        return message(request, session, "请求无效", "仍在评级中 — still grading", status=409,
-                       back=f"/batches/{job_id}")
+    job = _finished(request, job_id)
+    if isinstance(job, Response):
+        return job
     html = _jobs(request).outputs(job_id)[1].read_text(encoding="utf-8")
     # the printable report carries its own styles and inline SVG charts, and no script at all
     return HTMLResponse(html, headers={**_HEADERS, "Content-Security-Policy":

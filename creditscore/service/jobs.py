@@ -103,6 +103,22 @@ def run_household_batch(store: Store, scorer: Scorer, path: str | Path, query: B
     return BatchOutcome(result, written, page)
 
 
+def _receive(stream: BinaryIO, path: Path, max_bytes: int) -> None:
+    """Write an upload to ``path``, counting as it arrives: past ``max_bytes`` it is refused and nothing is left."""
+    size = 0
+    try:
+        with path.open("wb") as out:
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(f"文件超过{max_bytes:,}字节上限 — the file has more than {max_bytes:,} bytes, "
+                                   "the upload limit: split it")
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
 def _suffix(filename: str) -> str:
     """The upload's type as its name says, safe to put in a path: a name is the sender's to choose (a NUL, a slash,
     500 characters); anything but a short alphanumeric suffix becomes ``.bin``, which the reader refuses by name."""
@@ -257,20 +273,8 @@ class Jobs:
         """Receive an uploaded file into the uploads folder (at most ``max_bytes``, counted as it arrives) and
         queue it. A file past the limit is refused before more of it is written."""
         job_id = uuid.uuid4().hex
-        suffix = _suffix(filename)
-        path = self.uploads / f"{job_id}{suffix}"
-        size = 0
-        try:
-            with path.open("wb") as out:
-                while chunk := stream.read(1 << 20):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge(f"文件超过{max_bytes:,}字节上限 — the file has more than {max_bytes:,} bytes, "
-                                       "the upload limit: split it")
-                    out.write(chunk)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+        path = self.uploads / f"{job_id}{_suffix(filename)}"
+        _receive(stream, path, max_bytes)
         return self.submit(path, query, filename=filename, as_of=as_of, job_id=job_id, options=options)
 
     def stage(self, stream: BinaryIO, *, owner: str, filename: str, max_bytes: int) -> str:
@@ -279,15 +283,8 @@ class Jobs:
         stage_id = uuid.uuid4().hex
         suffix = _suffix(filename)
         path = self.staged / f"{stage_id}{suffix}"
-        size = 0
+        _receive(stream, path, max_bytes)
         try:
-            with path.open("wb") as out:
-                while chunk := stream.read(1 << 20):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge(f"文件超过{max_bytes:,}字节上限 — the file has more than {max_bytes:,} bytes, "
-                                       "the upload limit: split it")
-                    out.write(chunk)
             (self.staged / f"{stage_id}.owner").write_text(
                 json.dumps({"owner": owner, "filename": mask_ids_in_text(filename)[:255], "suffix": suffix}),
                 encoding="utf-8")

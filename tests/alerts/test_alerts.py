@@ -19,11 +19,9 @@ from creditscore.service.audit import query_audit
 from creditscore.service.grading import GradingService
 from creditscore.service.keys import Caller, NotPermitted, Role
 from creditscore.service.objections import file_objection, resolve_objection
-from creditscore.settings import Settings
-from creditscore.store import Store, ingest_file
+from creditscore.store import ingest_file
 from creditscore.store.tables import ALERTS, WATCHES, WEBHOOK_OUTBOX
-from creditscore.synth import SynthConfig, generate
-from creditscore.synth.feeds import load_feeds
+from tests.helpers import synthetic_service
 
 BANK = Caller(key_prefix="bank1", institution="示范农商银行", role=Role.BANK)
 OTHER = Caller(key_prefix="bank2", institution="另一家银行", role=Role.BANK)
@@ -32,13 +30,9 @@ TODAY = dt.date.today()
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GradingService]:
-    folder = tmp_path_factory.mktemp("alerts")
-    settings = Settings(data_dir=folder / "data", model_source="demo")
-    store = Store(settings.store_url)
-    store.init()
-    load_feeds(store, generate(SynthConfig(seed=17, n_firms=120, n_households=120)).write_files(folder / "feeds"))
-    yield GradingService(store, settings=settings)
-    store.dispose()
+    service = synthetic_service(tmp_path_factory.mktemp("alerts"), seed=17, firms=120, households=120)
+    yield service
+    service.store.dispose()
 
 
 def _firms(service: GradingService) -> list[str]:

@@ -25,7 +25,7 @@ def test_a_bank_watches_a_firm_reads_its_alerts_and_clears_one(client: TestClien
     start = client.get("/v1/alerts", headers=auth(keys["bank"])).json()["next"]
     path = tmp_path / "court.csv"
     pd.DataFrame({"主体类型": ["enterprise"], "主体证件号码": [firm], "案号": ["(2026)接口执1号"],
-                  "列入日期": [(dt.date.today() - dt.timedelta(days=2)).isoformat()]}).to_csv(path, index=False)
+                  "列入日期": [(dt.date.today() - dt.timedelta(days=5)).isoformat()]}).to_csv(path, index=False)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     ingest_file(store, "court_listings", path)
     alerts.after_ingest(client.app.state.service, "court_listings", since)

@@ -27,10 +27,8 @@ from creditscore.service.reports import (
     render_html,
     verify_document,
 )
-from creditscore.settings import Settings
-from creditscore.store import Store, ingest_file
-from creditscore.synth import SynthConfig, generate
-from creditscore.synth.feeds import load_feeds
+from creditscore.store import ingest_file
+from tests.helpers import synthetic_service
 
 AS_OF = dt.date(2024, 6, 30)
 FULL_ID = re.compile(r"(?<![\dA-Z])\d{17}[\dXx](?![\dXx])")
@@ -41,13 +39,9 @@ SECTIONS = ["一、报告说明", "二、信用概要", "三、基本信息", "�
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GradingService]:
-    folder = tmp_path_factory.mktemp("reports")
-    settings = Settings(data_dir=folder / "data", model_source="demo")
-    store = Store(settings.store_url)
-    store.init()
-    load_feeds(store, generate(SynthConfig(seed=12, n_firms=300, n_households=300)).write_files(folder / "feeds"))
-    yield GradingService(store, settings=settings)
-    store.dispose()
+    service = synthetic_service(tmp_path_factory.mktemp("reports"), seed=12, firms=300, households=300)
+    yield service
+    service.store.dispose()
 
 
 def _issue(service: GradingService, subject: str, fmt: str = "pdf", **kw: object):

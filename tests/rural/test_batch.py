@@ -18,10 +18,7 @@ from creditscore.rural.batch import BatchResult, grade_household_file
 from creditscore.rural.report import render_report
 from creditscore.rural.workbook import SHEETS, write_result
 from creditscore.service.grading import GradingService
-from creditscore.settings import Settings
-from creditscore.store import Store
-from creditscore.synth import SynthConfig, generate
-from creditscore.synth.feeds import load_feeds
+from tests.helpers import synthetic_service
 
 AS_OF = dt.date(2024, 6, 30)
 FULL_ID = re.compile(r"\b[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]\b")
@@ -36,13 +33,9 @@ def _grade(service: GradingService, path: Path, **options: object) -> BatchResul
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GradingService]:
-    folder = tmp_path_factory.mktemp("rural")
-    settings = Settings(data_dir=folder / "data", model_source="demo")
-    store = Store(settings.store_url)
-    store.init()
-    load_feeds(store, generate(SynthConfig(seed=5, n_firms=50, n_households=500)).write_files(folder / "feeds"))
-    yield GradingService(store, settings=settings)
-    store.dispose()
+    service = synthetic_service(tmp_path_factory.mktemp("rural"), seed=5, firms=50, households=500)
+    yield service
+    service.store.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -321,7 +321,7 @@ def test_a_bank_officer_watches_a_firm_and_clears_its_alert_on_the_page(as_role,
     assert added.status_code == 303
     path = tmp_path / "court.csv"
     pd.DataFrame({"主体类型": ["enterprise"], "主体证件号码": [uscc], "案号": ["(2026)页面执1号"],
-                  "列入日期": [(dt.date.today() - dt.timedelta(days=1)).isoformat()]}).to_csv(path, index=False)
+                  "列入日期": [(dt.date.today() - dt.timedelta(days=5)).isoformat()]}).to_csv(path, index=False)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     ingest_file(store, "court_listings", path)
     alerts.after_ingest(c.app.state.service, "court_listings", since)
