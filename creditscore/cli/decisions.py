@@ -341,7 +341,9 @@ def grade_all_command(
     as_of: Annotated[str, typer.Option(help="as-of date (YYYY-MM-DD); default today")] = "",
     partitions: Annotated[int, typer.Option(help="partitions: one partition's records must fit a worker")] = 16,
     workers: Annotated[int, typer.Option(help="worker processes")] = 2,
-    engine: Annotated[str, typer.Option(help="local (this machine's processes)")] = "local",
+    engine: Annotated[str, typer.Option(help="local (this machine's processes) or spark")] = "local",
+    master: Annotated[str, typer.Option(help="Spark master for --engine spark (local[2]; on a cluster, "
+                                             "spark-submit sets it)")] = "local[2]",
 ) -> None:
     """Grade everyone in the store as of a date, partition by partition (resumable), with progress and a summary."""
     import time
@@ -350,11 +352,13 @@ def grade_all_command(
 
     from creditscore.province.local import grade_all
 
-    if engine != "local":
-        raise typer.BadParameter("only the local engine exists yet (the Spark engine is not built): --engine local",
-                                 param_hint="--engine")
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("the engine is local or spark", param_hint="--engine")
     store = _store()
     store.init()
+    if engine == "spark":
+        _grade_all_spark(store, segment, _as_of(as_of) or dt.date.today(), out, partitions, master)
+        return
     started = time.perf_counter()
     columns = (TextColumn("[bold]partitions"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn())
@@ -376,3 +380,36 @@ def grade_all_command(
         table.add_row(grade, f"{n:,}")
     console.print(table)
     console.print(f"written: {out}/part-*.parquet", markup=False)
+
+
+def _grade_all_spark(store: object, segment: Segment, as_of: dt.date, out: Path, partitions: int,
+                     master: str) -> None:
+    """The Spark engine: the store's records exported as typed Parquet, then graded by Spark."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        raise typer.BadParameter("the Spark engine needs pyspark: pip install 'creditscore[spark]' (and Java 17)",
+                                 param_hint="--engine")
+    from pyspark.sql import SparkSession
+
+    from creditscore.province.local import pseudonym_key
+    from creditscore.province.spark import export_records, grade_all_spark, kinds_for
+    from creditscore.service.models import current_scorers
+
+    scorer = current_scorers(store)[Segment.of(segment)]
+    feeds = out / "_feeds"
+    export_records(store, kinds_for(scorer), feeds)
+    spark = (SparkSession.builder.master(master).appName("creditscore grade-all")
+             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    try:
+        rows = grade_all_spark(spark, scorer, feeds, as_of, out / "grades", partitions=partitions,
+                               key=pseudonym_key(get_settings().data_dir))
+        grades = spark.read.parquet(str(out / "grades")).groupBy("final_grade").count().toPandas()
+    finally:
+        spark.stop()
+    console.print(f"{rows:,} graded on Spark ({master}), {partitions} partitions", markup=False)
+    table = Table("grade", "subjects", title=f"grades as of {as_of}")
+    for row in grades.sort_values("final_grade").itertuples():
+        table.add_row(str(row.final_grade), f"{row.count:,}")
+    console.print(table)
+    console.print(f"written: {out / 'grades'}", markup=False)

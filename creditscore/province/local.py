@@ -62,12 +62,13 @@ def _plan(store: Store, segment: Segment, out: Path, partitions: int, as_of: dt.
         return
     plan.mkdir(parents=True, exist_ok=True)
     kind = KINDS[segment.subject_kind]
-    column = record_table(kind).c[kind.subject_column]
+    table = record_table(kind)
+    column = table.c[kind.subject_column]
     handles = [(plan / f"part-{k:05d}.txt").open("w", encoding="utf-8") for k in range(partitions)]
     try:
         with store.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=50_000).execute(
-                select(column).distinct())
+                select(column).distinct().where(table.c[kind.event_date] <= as_of))  # known on the as-of date
             for chunk in result.partitions(50_000):
                 ids = [str(r[0]) for r in chunk]
                 for subject, k in zip(ids, part_of(ids, partitions), strict=True):

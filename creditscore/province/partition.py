@@ -12,10 +12,11 @@ import pandas as pd
 
 from creditscore.decisions.scorer import Scorer
 from creditscore.features import compute_features
+from creditscore.records.contracts import KINDS
 from creditscore.records.ids import mask_resident_id
 from creditscore.records.subjects import Segment
 
-__all__ = ["OUTPUT_COLUMNS", "grade_partition", "part_of", "pseudonym"]
+__all__ = ["OUTPUT_COLUMNS", "grade_partition", "known_subjects", "part_of", "pseudonym"]
 
 OUTPUT_COLUMNS = ["subject", "subject_key", "segment", "final_grade", "model_grade", "pd", "score", "eligible",
                   "credit_line_yuan", "overrides", "reasons_zh", "reason_codes", "model_version", "policy_version",
@@ -39,6 +40,17 @@ def pseudonym(subject_ids: list[str], key: bytes) -> list[str]:
     return [hmac.new(key, s.encode(), hashlib.sha256).hexdigest()[:24] for s in subject_ids]
 
 
+def known_subjects(segment: Segment, table: pd.DataFrame | None, as_of: dt.date) -> list[str]:
+    """The subjects the platform knew on ``as_of``: registered (firms) or surveyed (households) by then — a firm
+    founded later is no one to grade yet, as the single-subject path says (UnknownSubject)."""
+    if table is None or not len(table):
+        return []
+    kind = KINDS[segment.subject_kind]
+    dates = pd.to_datetime(table[kind.event_date], errors="coerce")
+    known = (dates <= pd.Timestamp(as_of)).to_numpy()
+    return sorted(table.loc[known, kind.subject_column].astype(str).unique())
+
+
 def grade_partition(scorer: Scorer, records: dict[str, pd.DataFrame], as_of: dt.date,
                     subjects: list[str] | None = None, *, key: bytes = b"") -> pd.DataFrame:
     """Grade ``subjects`` (default: everyone in the partition's subject table) from their records.
@@ -47,6 +59,8 @@ def grade_partition(scorer: Scorer, records: dict[str, pd.DataFrame], as_of: dt.
     resident ID masked for display (``subject``, not unique) and its keyed pseudonym (``subject_key``, unique);
     a firm's code is public and is its own key.
     """
+    if subjects is None:
+        subjects = known_subjects(scorer.segment, records.get(scorer.segment.subject_kind), as_of)
     features = compute_features(scorer.catalogue, records, as_of, scorer.policy, subjects=subjects)
     if not len(features):
         return pd.DataFrame(columns=OUTPUT_COLUMNS)

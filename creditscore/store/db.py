@@ -346,6 +346,14 @@ def _identify(subject_id: str) -> tuple[str, SubjectType]:
     return subject.id, subject.segment.subject_type
 
 
+def typed_frame(kind: RecordKind, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``kind`` from elsewhere (a warehouse's JSON or Parquet) typed as the store's queries type them;
+    an empty frame gets every column."""
+    if not len(frame.columns):
+        frame = pd.DataFrame(columns=[*[f.name for f in kind.fields], "record_key"])
+    return _typed(kind, frame)
+
+
 def _typed(kind: RecordKind, frame: pd.DataFrame) -> pd.DataFrame:
     """Give query results the same dtypes the parser produces (dates as datetime64, nullable ints)."""
     for f in kind.fields:

@@ -52,6 +52,8 @@ def test_every_subject_gets_what_the_single_subject_path_gives(service: GradingS
     out = _all(tmp_path / "out").set_index("subject_key")
     assert summary.rows == len(out)
     assert sum(summary.grades.values()) == len(out)
+    known = service.store.records(segment.subject_kind, as_of=AS_OF)[KIND_ID[segment]].nunique()
+    assert len(out) == known  # everyone known on the as-of date, and no one founded or surveyed later
     assert out.index.is_unique
     ids = service.store.records(segment.subject_kind, as_of=AS_OF)[KIND_ID[segment]].astype(str).unique()
     for subject in ids[:: max(len(ids) // 12, 1)]:
@@ -137,6 +139,6 @@ def test_the_cli_grades_everyone_and_prints_a_summary(service: GradingService, t
     assert result.exit_code == 0, result.output
     assert "rows/s" in result.output
     assert len(list((tmp_path / "out").glob("part-*.parquet"))) == 3
-    spark = CliRunner().invoke(app, ["grade-all", "--segment", "sme", "--out", str(tmp_path / "s"),
-                                     "--engine", "spark"])
-    assert spark.exit_code == 2
+    wrong = CliRunner().invoke(app, ["grade-all", "--segment", "sme", "--out", str(tmp_path / "s"),
+                                     "--engine", "dask"])
+    assert wrong.exit_code == 2
