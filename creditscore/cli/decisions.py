@@ -390,17 +390,14 @@ def _grade_all_spark(store: object, segment: Segment, as_of: dt.date, out: Path,
     if importlib.util.find_spec("pyspark") is None:
         raise typer.BadParameter("the Spark engine needs pyspark: pip install 'creditscore[spark]' (and Java 17)",
                                  param_hint="--engine")
-    from pyspark.sql import SparkSession
-
     from creditscore.province.local import pseudonym_key
-    from creditscore.province.spark import export_records, grade_all_spark, kinds_for
+    from creditscore.province.spark import export_records, grade_all_spark, kinds_for, session
     from creditscore.service.models import current_scorers
 
     scorer = current_scorers(store)[Segment.of(segment)]
     feeds = out / "_feeds"
     export_records(store, kinds_for(scorer), feeds)
-    spark = (SparkSession.builder.master(master).appName("creditscore grade-all")
-             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    spark = session(master, "creditscore grade-all")
     try:
         rows = grade_all_spark(spark, scorer, feeds, as_of, out / "grades", partitions=partitions,
                                key=pseudonym_key(get_settings().data_dir))

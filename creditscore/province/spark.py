@@ -22,11 +22,27 @@ from creditscore.records.contracts import KINDS, FieldType
 from creditscore.store import Store
 from creditscore.store.db import typed_frame
 
-__all__ = ["SCHEMA", "export_records", "grade_all_spark", "kinds_for"]
+__all__ = ["SCHEMA", "export_records", "grade_all_spark", "kinds_for", "session"]
 
 SCHEMA = ("subject string, subject_key string, segment string, final_grade string, model_grade string, pd double, "
           "score double, eligible boolean, credit_line_yuan double, overrides string, reasons_zh string, "
           "reason_codes string, model_version string, policy_version string, as_of string")
+
+
+def session(master: str | None = None, app_name: str = "creditscore") -> object:
+    """A Spark session whose Python workers run this interpreter (with this environment's packages): left to
+    itself, Spark starts ``python3`` from the PATH — on a machine where that is another Python, every task fails
+    importing pandas. On a cluster, ``spark-submit`` passes the packed environment's Python the same way."""
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name).config("spark.sql.session.timeZone", "UTC")
+    if master:
+        builder = builder.master(master).config("spark.pyspark.python", sys.executable) \
+            .config("spark.pyspark.driver.python", sys.executable)
+    return builder.getOrCreate()
 
 
 def kinds_for(scorer: object) -> list[str]:

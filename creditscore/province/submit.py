@@ -30,9 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     source.add_argument("--bundle", type=Path, help="a model bundle folder shipped with the job")
     args = parser.parse_args(argv)
 
-    from pyspark.sql import SparkSession
-
-    from creditscore.province.spark import grade_all_spark
+    from creditscore.province.spark import grade_all_spark, session
     from creditscore.records.subjects import Segment
 
     segment = Segment.of(args.segment)
@@ -49,8 +47,7 @@ def main(argv: list[str] | None = None) -> None:
 
         catalogue = load_catalogue(segment)
         scorer = Scorer(segment, ModelBundle.load(args.bundle, catalogue=catalogue), catalogue, load_policy())
-    spark = (SparkSession.builder.appName(f"creditscore grade-all {args.segment} {args.as_of}")
-             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    spark = session(None, f"creditscore grade-all {args.segment} {args.as_of}")
     try:
         rows = grade_all_spark(spark, scorer, args.feeds, args.as_of, args.out, partitions=args.partitions,
                                key=args.key_file.read_bytes())

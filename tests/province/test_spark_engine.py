@@ -36,13 +36,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GradingService
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[object]:
-    from pyspark.sql import SparkSession
+    from creditscore.province.spark import session
 
-    session = (SparkSession.builder.master("local[2]").appName("creditscore-tests")
-               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "1g").getOrCreate())
-    yield session
-    session.stop()
+    spark_session = session("local[2]", "creditscore-tests")
+    spark_session.conf.set("spark.sql.shuffle.partitions", "4")
+    yield spark_session
+    spark_session.stop()
 
 
 @pytest.mark.parametrize("segment", [Segment.SME, Segment.HOUSEHOLD])
