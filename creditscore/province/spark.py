@@ -21,6 +21,7 @@ from creditscore.province.partition import OUTPUT_COLUMNS, grade_partition
 from creditscore.records.contracts import KINDS, FieldType
 from creditscore.store import Store
 from creditscore.store.db import typed_frame
+from creditscore.synth.province import as_dates
 
 __all__ = ["SCHEMA", "export_records", "grade_all_spark", "kinds_for", "session"]
 
@@ -58,9 +59,9 @@ def export_records(store: Store, kinds: list[str], folder: str | Path) -> dict[s
         target = folder / kind
         target.mkdir(parents=True, exist_ok=True)
         frame = store.records(kind)
-        for f in KINDS[kind].fields:  # dates as dates (Parquet date32): no time zone for Spark to apply
+        for f in KINDS[kind].fields:  # dates as Parquet date32, even all empty: no time zone for Spark to apply
             if f.type in (FieldType.DATE, FieldType.MONTH) and f.name in frame:
-                frame[f.name] = pd.Series([None if pd.isna(v) else v.date() for v in frame[f.name]], dtype=object)
+                frame[f.name] = as_dates(frame[f.name])
         frame.to_parquet(target / "part-0.parquet", index=False)
         out[kind] = target
     return out

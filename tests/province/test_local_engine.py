@@ -142,3 +142,25 @@ def test_the_cli_grades_everyone_and_prints_a_summary(service: GradingService, t
     wrong = CliRunner().invoke(app, ["grade-all", "--segment", "sme", "--out", str(tmp_path / "s"),
                                      "--engine", "dask"])
     assert wrong.exit_code == 2
+
+
+def test_the_province_generator_writes_chunks_whose_identifiers_never_repeat(tmp_path: Path) -> None:
+    from creditscore.records.ids import validate_resident_id, validate_uscc
+    from creditscore.synth.province import write_province_feeds
+
+    done = []
+    written = write_province_feeds(tmp_path / "feeds", households=300, firms=80, chunk_households=150, seed=5,
+                                   progress=lambda n, total: done.append((n, total)))
+    assert done == [(1, 2), (2, 2)]
+    households = pd.read_parquet(tmp_path / "feeds" / "households")
+    firms = pd.read_parquet(tmp_path / "feeds" / "enterprises")
+    assert written["enterprises"] == len(firms) == 80
+    heads = households.drop_duplicates("head_id")["head_id"]
+    assert heads.map(validate_resident_id).eq(heads).all()  # every ID valid after the move
+    assert firms["uscc"].is_unique
+    assert firms["uscc"].map(validate_uscc).eq(firms["uscc"]).all()
+    per_chunk = [set(pd.read_parquet(p)["head_id"]) for p in sorted((tmp_path / "feeds" / "households").iterdir())]
+    assert not per_chunk[0] & per_chunk[1]  # no person in two chunks
+    court = pd.read_parquet(tmp_path / "feeds" / "court_listings")
+    known = set(heads) | set(firms["uscc"])
+    assert set(court["subject_id"]) <= known  # records moved with their subjects

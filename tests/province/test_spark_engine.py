@@ -60,8 +60,23 @@ def test_spark_grades_exactly_as_the_local_engine(service: GradingService, spark
                                   b.sort_values("subject_key").reset_index(drop=True), check_dtype=False)
 
 
+def test_spark_grades_a_generated_province(spark: object, tmp_path: Path, service: GradingService) -> None:
+    """The province generator's feeds are what the Spark engine reads: everyone surveyed by the date graded once."""
+    from creditscore.province.spark import grade_all_spark
+    from creditscore.synth.province import write_province_feeds
+
+    write_province_feeds(tmp_path / "feeds", households=240, firms=40, chunk_households=120, seed=8)
+    scorer = current_scorers(service.store)[Segment.HOUSEHOLD]
+    rows = grade_all_spark(spark, scorer, tmp_path / "feeds", AS_OF, tmp_path / "out", partitions=3, key=KEY)
+    surveys = pd.read_parquet(tmp_path / "feeds" / "households")
+    known = surveys[pd.to_datetime(surveys["surveyed_on"]) <= pd.Timestamp(AS_OF)]["head_id"].nunique()
+    assert rows == known
+    assert pd.read_parquet(tmp_path / "out")["subject_key"].is_unique
+
+
 def test_the_cli_runs_the_spark_engine(service: GradingService, spark: object, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI stops its Spark session when done (the shared one here): this and the next test come last."""
     from typer.testing import CliRunner
 
     from creditscore.cli import app
