@@ -44,7 +44,7 @@ from creditscore.records.contracts import KINDS
 from creditscore.records.ids import mask_ids_in_text, validate_uscc
 from creditscore.records.subjects import Segment
 from creditscore.rural.batch import BATCH_KIND, preview_household_file
-from creditscore.rural.workbook import SHEETS
+from creditscore.rural.workbook import CRITERIA_LABELS, HOUSEHOLD_LABELS, PLACE_LABELS, SHEETS
 from creditscore.service.accounts import (
     LIFETIME,
     LoginFailed,
@@ -742,13 +742,15 @@ def _result_tables(path: str, _mtime: float) -> dict[str, pd.DataFrame]:
 
 
 #: The columns a page shows of each sheet (the workbook has them all): what an assessor reads at a glance.
+#: Taken from the workbook's own labels, so a renamed column cannot leave the page showing nothing.
 SHOWN = {
-    "households": ["工作表", "行号", "户主姓名", "身份证号（脱敏）", "村", "信用等级", "信用得分", "建议授信额度（元）",
-                   "主要扣分原因"],
-    "places": ["乡镇", "村", "农户数", "名册户数", "信用户数", "信用户占比", "按时还款率", "不良贷款率", "信用村数",
-               "信用村占比", "是否信用村", "是否信用乡镇", "评定说明"],
+    "households": [HOUSEHOLD_LABELS[c] for c in ("sheet", "row", "head_name", "head_id", "village_name", "grade",
+                                                 "score", "credit_line_yuan", "reasons_zh")],
+    "places": [*(PLACE_LABELS[c] for c in ("township_name", "village_name", "households", "listed",
+                                           "credit_households")),
+               *CRITERIA_LABELS.values(), PLACE_LABELS["credit_villages"], "是否信用村", "是否信用乡镇", "评定说明"],
 }
-_PERCENT = ("信用户占比", "按时还款率", "不良贷款率", "信用村占比")
+_PERCENT = tuple(CRITERIA_LABELS.values())
 
 
 def _table(frame: pd.DataFrame, rows: int | None = None, *, shown: str | None = None) -> dict[str, object]:
@@ -762,7 +764,7 @@ def _table(frame: pd.DataFrame, rows: int | None = None, *, shown: str | None = 
     return {"columns": list(part.columns), "rows": part.values.tolist(), "total": len(frame), "charts": []}
 
 
-CRITERIA = ("信用户占比", "按时还款率", "不良贷款率", "信用村占比")
+CRITERIA = tuple(CRITERIA_LABELS.values())
 
 
 def _criteria_charts(frame: pd.DataFrame, name_column: str, *, labelled: int = 25) -> list[str]:

@@ -17,7 +17,8 @@ import pandas as pd
 from creditscore.errors import InvalidValue
 from creditscore.rural.batch import BatchResult
 
-__all__ = ["FORMATS", "SHEETS", "criteria_notes", "write_assessment", "write_result"]
+__all__ = ["CRITERIA_LABELS", "FORMATS", "HOUSEHOLD_LABELS", "PLACE_LABELS", "SHEETS", "criteria_notes",
+           "write_assessment", "write_result"]
 
 FORMATS = (".xlsx", ".csv", ".parquet")
 _BLOCK = 50_000  # rows converted to Python objects at a time
@@ -33,11 +34,11 @@ HOUSEHOLD_LABELS = {
     "max_term_months": "最长期限（月）", "overrides": "政策调整", "reasons_zh": "主要扣分原因",
     "strengths_zh": "主要加分因素",
 }
-_CRITERIA = {  # name → (Chinese label, a share the assessor reads in percent?)
+CRITERIA_LABELS = _CRITERIA = {  # criterion → its Chinese label (the sheets' column names, the pages' too)
     "credit_household_share": "信用户占比", "on_time_repayment": "按时还款率", "npl_ratio": "不良贷款率",
     "credit_village_share": "信用村占比",
 }
-_PLACE_LABELS = {"township_code": "乡镇代码", "township_name": "乡镇", "village_code": "村代码",
+PLACE_LABELS = _PLACE_LABELS = {"township_code": "乡镇代码", "township_name": "乡镇", "village_code": "村代码",
                  "village_name": "村", "households": "农户数", "credit_households": "信用户数",
                  "borrowers": "借款户数", "late_borrowers": "逾期户数", "outstanding_yuan": "贷款余额（元）",
                  "npl_yuan": "不良贷款（元）", "villages": "行政村数", "credit_villages": "信用村数",

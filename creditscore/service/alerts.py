@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -54,7 +55,15 @@ __all__ = ["AlertRules", "add_watch", "after_ingest", "deliver_due", "evaluate_w
            "load_rules", "remove_watch", "set_webhook", "sign", "sweep"]
 
 SEVERITY_ZH = {"red": "红", "orange": "橙", "yellow": "黄"}
-_TAX_ORDER = ["A", "B", "M", "C", "D"]
+
+
+@functools.cache
+def _tax_order() -> list[str]:
+    """Tax credit grades best first, as the catalogue encodes them (one source: features/sme.yaml)."""
+    from creditscore.features import load_catalogue
+
+    encode = load_catalogue("sme").by_id["tax_grade_latest"].compute.encode or {}
+    return [grade for grade, _ in sorted(encode.items(), key=lambda item: item[1])]
 #: Delays before each retry of a webhook, after the Standard Webhooks guidance (then every 10 hours, for 3 days).
 BACKOFF = [dt.timedelta(seconds=s) for s in (5, 300, 1800, 7200, 18000, 36000)]
 GIVE_UP_AFTER = dt.timedelta(days=3)
@@ -399,7 +408,8 @@ def _changes(watch: Watch, before: dict, now: dict, rules: AlertRules, grades: l
                 alert(rule, f"{is_}:{now.get('as_of', '')}", clearing=True, value=was)
         elif rule.kind_of_rule == "tax_grade_drop":
             was, is_ = before.get("tax_grade"), now.get("tax_grade")
-            if was in _TAX_ORDER and is_ in _TAX_ORDER and _TAX_ORDER.index(is_) > _TAX_ORDER.index(was):
+            order = _tax_order()
+            if was in order and is_ in order and order.index(is_) > order.index(was):
                 alert(rule, f"{was}>{is_}:{now.get('as_of', '')}", before=was, value=is_)
         elif rule.kind_of_rule == "grade_drop":
             was, is_ = before.get("grade"), now.get("grade")

@@ -274,3 +274,24 @@ def test_a_record_published_later_is_the_sweeps_to_find_on_its_day(service: Grad
     assert [a for a in _alerts_of(service, watch) if a["rule"] == "court_listing"] == []  # not public yet
     alerts.sweep(service, as_of=TODAY + dt.timedelta(days=5))
     assert [a["rule"] for a in _alerts_of(service, watch) if a["rule"] == "court_listing"] == ["court_listing"]
+
+
+def test_every_kind_of_rule_raises_on_its_change_and_only_then() -> None:
+    """Tax grade drop (in the catalogue's order), arrears reaching N months and paid again, a grade below the
+    watch's floor, a PD past its factor: each raises once on the change, nothing when the facts stand still."""
+    rules = alerts.load_rules()
+    grades = ["AAA", "AA", "A", "BBB", "BB", "B", "CCC"]
+    watch = alerts.Watch(1, "银行", __import__("creditscore.records.subjects", fromlist=["Segment"]).Segment.SME,
+                         "x", "x", "BBB", {})
+    base = {"grade": "A", "pd": 0.01, "tax_grade": "B", "open": {}, "months": {"social_insurance_arrears": 1},
+            "as_of": "2026-11-01"}
+    assert alerts._changes(watch, base, dict(base), rules, grades) == []
+    moved = {**base, "grade": "BB", "pd": 0.03, "tax_grade": "C", "months": {"social_insurance_arrears": 3},
+             "as_of": "2026-11-02"}
+    raised = {a["rule"]: a for a in alerts._changes(watch, base, moved, rules, grades)}
+    assert set(raised) == {"grade_drop", "pd_rise", "tax_grade_drop", "social_insurance_arrears"}
+    assert "B级降为C级" in raised["tax_grade_drop"]["text_zh"]
+    better = {**moved, "tax_grade": "A", "months": {"social_insurance_arrears": 0}, "as_of": "2026-11-03"}
+    back = alerts._changes(watch, moved, better, rules, grades)
+    assert [(a["rule"], a["clearing"]) for a in back] == [("social_insurance_arrears", 1)]  # a rise is no alert
+    assert alerts._changes(watch, {}, moved, rules, grades) == []  # no baseline, nothing to compare
