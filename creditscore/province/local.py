@@ -1,10 +1,15 @@
 """The local engine: everyone in the store graded as of a date, partition by partition, in a process pool.
 
-1. **Plan.** The subject table's ids are streamed in chunks and each is written to its partition's list
-   (``_plan/part-00007.txt``): the parent never holds the population.
-2. **Grade.** Each partition is one task: its subjects' records read from the store with bounded ``IN`` lists,
-   graded by :func:`~creditscore.province.partition.grade_partition`, written to ``part-00007.parquet`` through a
-   temporary file renamed into place — a partition's output exists whole or not at all.
+1. **Plan.** From the store, the subject table's ids are streamed in chunks and each is written to its
+   partition's list (``_plan/part-00007.txt``). From Parquet feeds (one folder per record kind, as a warehouse
+   holds them and the province generator writes them), every kind's rows are streamed in record batches and
+   appended to their partition's file (``_plan/<kind>/part-00007.parquet``). Either way the parent never holds the
+   population: one batch at a time.
+2. **Grade.** Each partition is one task: its subjects' records read from the store with bounded ``IN`` lists or
+   from its plan files, graded by :func:`~creditscore.province.partition.grade_partition`, written to
+   ``part-00007.parquet`` through a temporary file renamed into place — a partition's output exists whole or not
+   at all. Households' partitions also write their villages' sums (``villages/part-00007.parquet``, before the
+   grades), from which the run's 信用村 / 信用乡镇 assessment is made.
 3. **Resume.** A run finds the partitions already written and grades only the others, so a killed run picks up
    where it stopped and never writes a partition twice. The plan records its as-of date, segment and partition
    count; a resume with other settings is refused rather than mixing two runs in one folder.
@@ -18,20 +23,26 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from creditscore.errors import InvalidValue
-from creditscore.province.partition import grade_partition, part_of
+from creditscore.province.partition import grade_partition, part_of, village_summary, village_sums_of
 from creditscore.records.contracts import KINDS
 from creditscore.records.subjects import Segment
 from creditscore.store import Store
+from creditscore.store.db import typed_frame
 from creditscore.store.tables import record_table
 
 __all__ = ["Progress", "RunSummary", "grade_all"]
@@ -46,6 +57,8 @@ class RunSummary:
     rows: int
     seconds: float
     grades: dict[str, int]
+    villages: pd.DataFrame | None = None  # households: the run's 信用村 assessment (also villages.parquet)
+    townships: pd.DataFrame | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -79,15 +92,66 @@ def _plan(store: Store, segment: Segment, out: Path, partitions: int, as_of: dt.
     (plan / "plan.json").write_text(json.dumps(meta))
 
 
+def _feed_schema(files: list[Path]) -> pa.Schema:
+    """One schema for a kind's files: a column all empty in one chunk comes out typeless (``null``) there."""
+    return pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+
+
+def _plan_feeds(feeds: Path, kinds: list[str], segment: Segment, out: Path, *, partitions: int,
+                as_of: dt.date) -> None:
+    """Each kind's rows appended to their partition's Parquet file, a record batch at a time."""
+    plan = out / "_plan"
+    meta = {"segment": segment.value, "as_of": as_of.isoformat(), "partitions": partitions, "feeds": str(feeds)}
+    if (plan / "plan.json").is_file():
+        before = json.loads((plan / "plan.json").read_text())
+        if before != meta:
+            raise InvalidValue(f"{out} holds a run of {before}; this run is {meta}: use another folder")
+        return
+    if plan.exists():  # a plan killed half-written: made again from the start
+        shutil.rmtree(plan)
+    for kind in kinds:
+        files = sorted((feeds / kind).glob("*.parquet")) if (feeds / kind).is_dir() else []
+        if not files:
+            if kind == segment.subject_kind:
+                raise InvalidValue(f"{feeds / kind}: no Parquet files — the subject table is needed")
+            continue
+        column = KINDS[kind].subject_column
+        schema = _feed_schema(files)
+        (plan / kind).mkdir(parents=True, exist_ok=True)
+        writers: dict[int, pq.ParquetWriter] = {}
+        try:
+            for batch in ds.dataset(files, schema=schema, format="parquet").to_batches(batch_size=_BATCH):
+                if not batch.num_rows:
+                    continue
+                parts = part_of(batch.column(column).to_pylist(), partitions)
+                order = np.argsort(parts, kind="stable")
+                table = pa.Table.from_batches([batch]).take(pa.array(order))
+                bounds = np.searchsorted(parts[order], np.arange(partitions + 1))
+                for k in np.flatnonzero(np.diff(bounds)):
+                    if k not in writers:
+                        writers[k] = pq.ParquetWriter(plan / kind / f"part-{k:05d}.parquet", schema)
+                    writers[k].write_table(table.slice(bounds[k], bounds[k + 1] - bounds[k]))
+        finally:
+            for w in writers.values():
+                w.close()
+    (plan / "plan.json").write_text(json.dumps(meta))
+
+
+_BATCH = 500_000  # rows of a feed read at a time while planning
 _WORKER: dict[str, object] = {}
 
 
-def _init(store_url: str, segment: str, key: bytes) -> None:
+def _init(store_url: str, segment: str, key: bytes, feeds: str | None) -> None:
     """Once per worker process: its own store connection and the served model, loaded once."""
     from creditscore.service.models import current_scorers
 
     store = Store(store_url)
-    _WORKER.update(store=store, scorer=current_scorers(store)[Segment.of(segment)], key=key)
+    objections = None
+    if feeds is not None:  # keyed by record, not subject: every partition reads them whole
+        files = sorted((Path(feeds) / "objections").glob("*.parquet"))
+        objections = typed_frame(KINDS["objections"], pd.read_parquet(files) if files else pd.DataFrame())
+    _WORKER.update(store=store, scorer=current_scorers(store)[Segment.of(segment)], key=key, feeds=feeds,
+                   objections=objections)
 
 
 def pseudonym_key(folder: Path) -> bytes:
@@ -101,23 +165,52 @@ def pseudonym_key(folder: Path) -> bytes:
     return path.read_bytes()
 
 
-def _grade_one(plan_file: str, out_file: str, as_of: str) -> tuple[int, dict[str, int]]:
+def _records_from_plan(plan: Path, k: int, kinds: list[str]) -> dict[str, pd.DataFrame]:
+    records = {}
+    for kind in kinds:
+        path = plan / kind / f"part-{k:05d}.parquet"
+        records[kind] = typed_frame(KINDS[kind], pd.read_parquet(path) if path.is_file() else pd.DataFrame())
+    records["objections"] = _WORKER["objections"]
+    return records
+
+
+def _grade_one(plan: str, k: int, out: str, as_of: str) -> int:
     store: Store = _WORKER["store"]
     scorer = _WORKER["scorer"]
-    subjects = [s for s in Path(plan_file).read_text(encoding="utf-8").split("\n") if s]
-    records = {kind: store.records(kind, subjects=subjects)
-               for kind in scorer.catalogue.sources() | {scorer.segment.subject_kind}}
-    records["objections"] = store.records("objections") if subjects else pd.DataFrame()  # keyed by record
-    graded = grade_partition(scorer, records, dt.date.fromisoformat(as_of), subjects=subjects, key=_WORKER["key"])
-    tmp = Path(out_file).with_suffix(".parquet.partial")
-    graded.to_parquet(tmp, index=False)
-    os.replace(tmp, out_file)  # whole or not at all
-    return len(graded), graded["final_grade"].value_counts().to_dict()
+    date = dt.date.fromisoformat(as_of)
+    kinds = sorted(scorer.catalogue.sources() | {scorer.segment.subject_kind})
+    if _WORKER["feeds"] is not None:
+        records = _records_from_plan(Path(plan), k, kinds)
+        subjects = None  # everyone the partition's subject table knew on the date
+    else:
+        subjects = [s for s in (Path(plan) / f"part-{k:05d}.txt").read_text(encoding="utf-8").split("\n") if s]
+        records = {kind: store.records(kind, subjects=subjects) for kind in kinds}
+        records["objections"] = store.records("objections") if subjects else pd.DataFrame()  # keyed by record
+    graded = grade_partition(scorer, records, date, subjects=subjects, key=_WORKER["key"])
+    if scorer.segment is Segment.HOUSEHOLD:  # the villages' sums first: the grades file marks the partition done
+        _atomic_parquet(village_sums_of(graded), Path(out) / "villages" / f"part-{k:05d}.parquet")
+    _atomic_parquet(graded, Path(out) / f"part-{k:05d}.parquet")
+    return len(graded)
+
+
+def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Written whole or not at all: a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.partial")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
 
 
 def grade_all(store: Store, segment: Segment | str, as_of: dt.date, out: str | Path, *, partitions: int = 16,
-              workers: int = 2, progress: Progress | None = None, key: bytes | None = None) -> RunSummary:
-    """Grade every subject of ``segment`` in the store as of ``as_of`` into ``out/part-NNNNN.parquet``."""
+              workers: int = 2, progress: Progress | None = None, key: bytes | None = None,
+              feeds: str | Path | None = None) -> RunSummary:
+    """Grade every subject of ``segment`` as of ``as_of`` into ``out/part-NNNNN.parquet``.
+
+    The records come from the store, or from ``feeds`` (one Parquet folder per record kind); the model is the
+    store's served one either way.
+    """
+    from creditscore.service.models import current_scorers
+
     segment = Segment.of(segment)
     if key is None:
         from creditscore.settings import get_settings
@@ -125,11 +218,21 @@ def grade_all(store: Store, segment: Segment | str, as_of: dt.date, out: str | P
         key = pseudonym_key(get_settings().data_dir)
     if not 1 <= partitions <= 100_000:
         raise InvalidValue(f"partitions must be between 1 and 100,000, not {partitions}")
+    if not 1 <= workers <= 256:
+        raise InvalidValue(f"workers must be between 1 and 256, not {workers}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    _plan(store, segment, out, partitions, as_of)
-    for stale in out.glob("*.partial"):  # a partition killed while being written: graded again
+    scorer = current_scorers(store)[segment]
+    if feeds is not None:
+        feeds = Path(feeds).resolve()
+        if not feeds.is_dir():
+            raise InvalidValue(f"{feeds}: no such folder of feeds")
+        _plan_feeds(feeds, sorted(scorer.catalogue.sources() | {segment.subject_kind}), segment, out,
+                    partitions=partitions, as_of=as_of)
+    else:
+        _plan(store, segment, out, partitions, as_of)
+    for stale in out.rglob("*.partial"):  # a partition killed while being written: graded again
         stale.unlink()
     todo = [k for k in range(partitions) if not (out / f"part-{k:05d}.parquet").is_file()]
     done_before = partitions - len(todo)
@@ -140,13 +243,11 @@ def grade_all(store: Store, segment: Segment | str, as_of: dt.date, out: str | P
     # inherit a lock held by another thread and wait on it for ever
     with ProcessPoolExecutor(max_workers=workers, initializer=_init, mp_context=multiprocessing.get_context("spawn"),
                              initargs=(store.engine.url.render_as_string(hide_password=False), segment.value,
-                                       key)) as pool:
-        futures = [pool.submit(_grade_one, str(out / "_plan" / f"part-{k:05d}.txt"),
-                               str(out / f"part-{k:05d}.parquet"), as_of.isoformat()) for k in todo]
+                                       key, None if feeds is None else str(feeds))) as pool:
+        futures = [pool.submit(_grade_one, str(out / "_plan"), k, str(out), as_of.isoformat()) for k in todo]
         finished = done_before
         for future in as_completed(futures):
-            n, _ = future.result()
-            rows += n
+            rows += future.result()
             finished += 1
             if progress:
                 progress(finished, partitions, rows)
@@ -154,5 +255,14 @@ def grade_all(store: Store, segment: Segment | str, as_of: dt.date, out: str | P
     for path in sorted(out.glob("part-*.parquet")):
         for g, c in pd.read_parquet(path, columns=["final_grade"])["final_grade"].value_counts().items():
             everyone[str(g)] = everyone.get(str(g), 0) + int(c)
+    villages = townships = None
+    if segment is Segment.HOUSEHOLD:
+        sums = [pd.read_parquet(p) for p in sorted((out / "villages").glob("part-*.parquet"))]
+        sums = [s for s in sums if len(s)]
+        if sums:
+            villages, townships = village_summary(pd.concat(sums, ignore_index=True), scorer.policy)
+            _atomic_parquet(villages, out / "villages.parquet")
+            _atomic_parquet(townships, out / "townships.parquet")
     return RunSummary(partitions=partitions, done_before=done_before, rows=rows,
-                      seconds=time.perf_counter() - started, grades=everyone)
+                      seconds=time.perf_counter() - started, grades=everyone, villages=villages,
+                      townships=townships)

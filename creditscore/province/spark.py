@@ -17,17 +17,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from creditscore.province.partition import OUTPUT_COLUMNS, grade_partition
+from creditscore.province.partition import grade_partition, output_columns
 from creditscore.records.contracts import KINDS, FieldType
+from creditscore.records.subjects import Segment
 from creditscore.store import Store
 from creditscore.store.db import typed_frame
 from creditscore.synth.province import as_dates
 
-__all__ = ["SCHEMA", "export_records", "grade_all_spark", "kinds_for", "session"]
+__all__ = ["SCHEMA", "VILLAGE_SCHEMA", "export_records", "grade_all_spark", "kinds_for", "schema", "session",
+           "village_sums"]
 
 SCHEMA = ("subject string, subject_key string, segment string, final_grade string, model_grade string, pd double, "
           "score double, eligible boolean, credit_line_yuan double, overrides string, reasons_zh string, "
           "reason_codes string, model_version string, policy_version string, as_of string")
+VILLAGE_SCHEMA = ("township_code string, township_name string, village_code string, village_name string, "
+                  "credit_household boolean, borrower boolean, late boolean, outstanding_yuan double, npl_yuan double")
+
+
+def schema(segment: Segment) -> str:
+    """The Spark schema of a segment's output (:func:`~creditscore.province.partition.output_columns`)."""
+    return SCHEMA + (", " + VILLAGE_SCHEMA if segment is Segment.HOUSEHOLD else "")
 
 
 def session(master: str | None = None, app_name: str = "creditscore") -> object:
@@ -67,7 +76,7 @@ def export_records(store: Store, kinds: list[str], folder: str | Path) -> dict[s
     return out
 
 
-def _grader(scorer_b: object, objections_b: object, as_of: str, key: bytes):
+def _grader(scorer_b: object, objections_b: object, as_of: str, key: bytes, columns: list[str]):
     def grade(batches):
         os.environ.setdefault("OMP_NUM_THREADS", "1")  # Spark's cores are the parallelism, not LightGBM's
         scorer = scorer_b.value  # deserialised once per Python worker and broadcast
@@ -87,7 +96,7 @@ def _grader(scorer_b: object, objections_b: object, as_of: str, key: bytes):
             for kind in kinds_for(scorer):
                 records.setdefault(kind, typed_frame(KINDS[kind], pd.DataFrame()))
             # everyone the partition's subject table knew on the as-of date, as the local engine's plan
-            yield grade_partition(scorer, records, dt.date.fromisoformat(as_of), key=key)[OUTPUT_COLUMNS]
+            yield grade_partition(scorer, records, dt.date.fromisoformat(as_of), key=key)[columns]
 
     return grade
 
@@ -111,8 +120,25 @@ def grade_all_spark(spark: object, scorer: object, feeds: str | Path, as_of: dt.
         combined = combined.unionByName(table)
     objections = typed_frame(KINDS["objections"], spark.read.parquet(f"{feeds}/objections").toPandas())
     sc = spark.sparkContext
-    grader = _grader(sc.broadcast(scorer), sc.broadcast(objections), as_of.isoformat(), key)
-    result = combined.repartition(partitions, "part").mapInPandas(grader, schema=SCHEMA)
+    grader = _grader(sc.broadcast(scorer), sc.broadcast(objections), as_of.isoformat(), key,
+                     output_columns(scorer.segment))
+    result = combined.repartition(partitions, "part").mapInPandas(grader, schema=schema(scorer.segment))
     result.write.mode("overwrite").parquet(str(out))
     return spark.read.parquet(str(out)).count()
 
+
+
+def village_sums(graded: object) -> pd.DataFrame:
+    """Per-village sums of a household run's output (the same as the local engine's, computed by Spark): the
+    villages' table is small (tens of thousands of rows) and comes back to the driver to be assessed."""
+    from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
+
+    from creditscore.rural.villages import PLACE
+
+    return graded.groupBy(*PLACE).agg(
+        F.count(F.lit(1)).alias("households"),
+        F.sum(F.col("credit_household").cast("long")).alias("credit_households"),
+        F.sum(F.col("borrower").cast("long")).alias("borrowers"),
+        F.sum(F.col("late").cast("long")).alias("late_borrowers"),
+        F.sum("outstanding_yuan").alias("outstanding_yuan"),
+        F.sum("npl_yuan").alias("npl_yuan")).toPandas()

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from creditscore.decisions.reasons import joined_reasons
 from creditscore.decisions.scorer import Scorer
 from creditscore.errors import InvalidRecord, InvalidValue
 from creditscore.features import compute_features
@@ -384,21 +385,6 @@ class _Clock:
         self._last = now
 
 
-def _joined_reasons(why: pd.DataFrame, subjects: pd.Index, kind: str = "adverse") -> dict[str, np.ndarray]:
-    """Each subject's reasons of a kind in rank order, joined per column (a groupby-join costs 30× more)."""
-    adverse = why[why["kind"] == kind]
-    at = subjects.get_indexer(adverse["subject_id"])
-    out = {}
-    for column, sep in (("text_zh", "；"), ("text_en", "; "), ("reason_code", ";")):
-        joined = np.full(len(subjects), "", dtype=object)
-        for rank in np.sort(adverse["rank"].unique()):
-            sel = (adverse["rank"] == rank).to_numpy()
-            where, text = at[sel], adverse[column].to_numpy(dtype=object)[sel]
-            joined[where] = np.where(joined[where] == "", text, joined[where] + sep + text)
-        out[column] = joined
-    return out
-
-
 def _grade_chunk(store: Store, scorer: Scorer, clean: pd.DataFrame, t: pd.Timestamp, clock: _Clock, *,
                  from_store: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(per-row results, the households' loans, their arrears) for one chunk of valid survey rows."""
@@ -418,8 +404,8 @@ def _grade_chunk(store: Store, scorer: Scorer, clean: pd.DataFrame, t: pd.Timest
     features = compute_features(catalogue, stored, t, scorer.policy, subjects=heads)
     scored = scorer.score(features)
     d = scored.decisions
-    adverse = _joined_reasons(scored.reasons, d.index)
-    favourable = _joined_reasons(scored.reasons, d.index, "favourable")  # listed apart: never as deductions
+    adverse = joined_reasons(scored.reasons, d.index)
+    favourable = joined_reasons(scored.reasons, d.index, "favourable")  # listed apart: never as deductions
     per_head = pd.DataFrame({
         "grade": d["final_grade"], "model_grade": d["model_grade"], "score": d["score"].round(2),
         "pd": d["pd"].round(6), "eligible": d["eligible"], "credit_line_yuan": d["credit_line_yuan"],

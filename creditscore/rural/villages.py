@@ -25,7 +25,7 @@ import pandas as pd
 from creditscore.errors import ConfigError
 from creditscore.policy import Policy, RuralAssessment
 
-__all__ = ["assess_villages"]
+__all__ = ["PLACE", "SUMS", "assess_sums", "assess_villages", "household_positions", "sums_of", "village_sums"]
 
 
 def _borrowers(households: pd.DataFrame, loans: pd.DataFrame, delinquencies: pd.DataFrame,
@@ -72,6 +72,45 @@ def _repayment_criteria(frame: pd.DataFrame, criteria: pd.Series) -> pd.Series:
     return _holds(frame, "on_time_repayment", "npl_ratio")
 
 
+SUMS = ["households", "credit_households", "borrowers", "late_borrowers", "outstanding_yuan", "npl_yuan"]
+PLACE = ["township_code", "township_name", "village_code", "village_name"]
+
+
+def household_positions(households: pd.DataFrame, grades: pd.Series, loans: pd.DataFrame,
+                        delinquencies: pd.DataFrame, *, as_of: object, policy: Policy) -> pd.DataFrame:
+    """Per household (index head_id): its place, whether it is a credit household, and its loan position
+    (borrower, late, outstanding and non-performing yuan) as of the date — what its village's sums count."""
+    rules = _rules(policy)
+    hh = households.drop_duplicates("head_id").set_index("head_id")[PLACE].copy()
+    hh["credit"] = grades.reindex(hh.index).isin(rules.credit_grades).to_numpy()
+    return hh.join(_borrowers(hh.reset_index(), loans, delinquencies, pd.Timestamp(as_of)))
+
+
+def sums_of(positions: pd.DataFrame) -> pd.DataFrame:
+    """Per village, the counts and amounts its assessment is made of (:data:`SUMS`), from households' positions.
+
+    They add up: the sums of two sets of a village's households are the sums of the whole, so a population graded
+    in partitions is assessed from its partitions' sums (``creditscore grade-all``) exactly as in one piece.
+    """
+    g = positions.groupby(PLACE, sort=True)
+    return pd.DataFrame({
+        "households": g.size(), "credit_households": g["credit"].sum(), "borrowers": g["borrower"].sum(),
+        "late_borrowers": g["late"].sum(), "outstanding_yuan": g["outstanding"].sum(),
+        "npl_yuan": g["npl"].sum()}).reset_index()
+
+
+def village_sums(grades: pd.Series, households: pd.DataFrame, loans: pd.DataFrame, delinquencies: pd.DataFrame,
+                 *, as_of: object, policy: Policy) -> pd.DataFrame:
+    """:func:`sums_of` the households' :func:`household_positions`."""
+    return sums_of(household_positions(households, grades, loans, delinquencies, as_of=as_of, policy=policy))
+
+
+def _rules(policy: Policy) -> RuralAssessment:
+    if policy.rural_assessment is None:
+        raise ConfigError("the policy has no rural_assessment section: villages cannot be assessed")
+    return policy.rural_assessment
+
+
 def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataFrame,
                     delinquencies: pd.DataFrame, *, as_of: object, policy: Policy,
                     listed: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -89,22 +128,19 @@ def assess_villages(grades: pd.Series, households: pd.DataFrame, loans: pd.DataF
         Households listed per village code (a file's rows, graded or not); default: the graded households
         themselves — every listed household was graded.
     """
-    rules: RuralAssessment | None = policy.rural_assessment
-    if rules is None:
-        raise ConfigError("the policy has no rural_assessment section: villages cannot be assessed")
-    t = pd.Timestamp(as_of)
-    hh = households.drop_duplicates("head_id").set_index("head_id")
-    hh["credit"] = grades.reindex(hh.index).isin(rules.credit_grades).to_numpy()
-    hh = hh.join(_borrowers(hh.reset_index(), loans, delinquencies, t))
+    sums = village_sums(grades, households, loans, delinquencies, as_of=as_of, policy=policy)
+    return assess_sums(sums, policy=policy, listed=listed)
+
+
+def assess_sums(sums: pd.DataFrame, *, policy: Policy,
+                listed: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(villages, townships) from per-village :data:`SUMS` — partial sums of one village are added first."""
+    rules = _rules(policy)
+    villages = sums.groupby(PLACE, sort=True)[SUMS].sum().reset_index()
 
     def summarise(keys: list[str]) -> pd.DataFrame:
-        g = hh.groupby(keys, sort=True)
-        return pd.DataFrame({
-            "households": g.size(), "credit_households": g["credit"].sum(), "borrowers": g["borrower"].sum(),
-            "late_borrowers": g["late"].sum(), "outstanding_yuan": g["outstanding"].sum(),
-            "npl_yuan": g["npl"].sum()}).reset_index()
+        return villages.groupby(keys, sort=True)[SUMS].sum().reset_index()
 
-    villages = summarise(["township_code", "township_name", "village_code", "village_name"])
     counted = villages["village_code"].astype(str).map(listed) if listed is not None else None
     villages["listed"] = villages["households"] if counted is None else \
         counted.fillna(villages["households"]).clip(lower=villages["households"]).astype(int)

@@ -3,9 +3,10 @@
 Each chunk is an ordinary synthetic population (:func:`creditscore.synth.generate`) written to
 ``<folder>/<kind>/chunk-NNNNN.parquet`` — the layout a warehouse holds and the Spark engine of
 ``creditscore grade-all`` reads — and dropped before the next is made: memory is bounded by the chunk, not the
-province. Chunks are independent draws, so their identifiers could repeat; every identifier of chunk *n* is moved
-to a division code of its own (the first two digits kept, the next four the chunk's number) with its check
-characters computed again, so no two chunks share a firm or a person and every identifier stays valid.
+province. Chunks are independent draws, so their identifiers and places could repeat; every identifier and
+division code of chunk *n* is moved to a division of its own (the first two digits kept, the next four the chunk's
+number) with check characters computed again, so no two chunks share a firm, a person or a village, every
+identifier stays valid, and a village's code still starts with its township's and county's.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def _typed_for_parquet(kind_name: str, frame: pd.DataFrame, chunk: int) -> pd.Da
             continue
         if f.type in (FieldType.USCC, FieldType.RESIDENT_ID, FieldType.SUBJECT_ID):
             frame[f.name] = [_rehome(v, chunk) for v in frame[f.name]]
+        elif f.type is FieldType.DIVISION:  # the chunk's own county: its villages are places of their own
+            frame[f.name] = [v[:2] + f"{chunk:04d}" + v[6:] if isinstance(v, str) and len(v) >= 6 else v
+                             for v in frame[f.name]]
         elif f.type in (FieldType.DATE, FieldType.MONTH):
             frame[f.name] = as_dates(frame[f.name])
     return frame

@@ -164,3 +164,103 @@ def test_the_province_generator_writes_chunks_whose_identifiers_never_repeat(tmp
     court = pd.read_parquet(tmp_path / "feeds" / "court_listings")
     known = set(heads) | set(firms["uscc"])
     assert set(court["subject_id"]) <= known  # records moved with their subjects
+    places = households.drop_duplicates("head_id")
+    assert (places["village_code"].str[:9] == places["township_code"]).all()
+    assert (places["township_code"].str[:6] == places["county_code"]).all()
+    assert (places["county_code"] == places["head_id"].str[:6]).sum() > 0  # the chunk's county
+    per_chunk_villages = [set(pd.read_parquet(p)["village_code"])
+                          for p in sorted((tmp_path / "feeds" / "households").iterdir())]
+    assert not per_chunk_villages[0] & per_chunk_villages[1]  # no village in two chunks
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("subject_key").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("segment", [Segment.SME, Segment.HOUSEHOLD])
+def test_parquet_feeds_grade_exactly_as_the_store(service: GradingService, tmp_path: Path, segment: Segment) -> None:
+    """The same records from a warehouse's Parquet feeds (read a record batch at a time into per-partition
+    files) or from the store: the same output."""
+    from creditscore.province.spark import export_records, kinds_for
+    from creditscore.service.models import current_scorers
+
+    export_records(service.store, kinds_for(current_scorers(service.store)[segment]), tmp_path / "feeds")
+    from_store = grade_all(service.store, segment, AS_OF, tmp_path / "store", partitions=4, key=KEY)
+    from_feeds = grade_all(service.store, segment, AS_OF, tmp_path / "feeds-run", partitions=4, key=KEY,
+                           feeds=tmp_path / "feeds")
+    assert from_feeds.rows == from_store.rows > 0
+    pd.testing.assert_frame_equal(_sorted(_all(tmp_path / "store")), _sorted(_all(tmp_path / "feeds-run")))
+    assert from_feeds.grades == from_store.grades
+    if segment is Segment.HOUSEHOLD:
+        pd.testing.assert_frame_equal(from_feeds.villages, from_store.villages)
+
+
+def test_villages_assessed_from_partitions_as_in_one_piece(service: GradingService, tmp_path: Path) -> None:
+    """Partition sums add up: the run's 信用村 table equals the assessment of every household at once (the
+    ``creditscore villages`` path), whatever the number of partitions."""
+    from creditscore.rural.villages import assess_villages
+    from creditscore.service.models import current_scorers
+
+    policy = current_scorers(service.store)[Segment.HOUSEHOLD].policy
+    runs = {n: grade_all(service.store, "household", AS_OF, tmp_path / f"p{n}", partitions=n, key=KEY)
+            for n in (1, 6)}
+    pd.testing.assert_frame_equal(runs[1].villages, runs[6].villages)
+    pd.testing.assert_frame_equal(runs[1].townships, runs[6].townships)
+    surveys = service.store.records("households", as_of=AS_OF).sort_values("surveyed_on")
+    heads = surveys["head_id"].astype(str).unique()
+    by_key = dict(zip(pseudonym(list(heads), KEY), heads, strict=True))
+    out = _all(tmp_path / "p6")
+    grades = pd.Series(out["final_grade"].to_numpy(), index=out["subject_key"].map(by_key))
+    villages, townships = assess_villages(grades, surveys.drop_duplicates("head_id", keep="last"),
+                                          service.store.records("loans"), service.store.records("delinquencies"),
+                                          as_of=AS_OF, policy=policy)
+    pd.testing.assert_frame_equal(runs[6].villages, villages, check_dtype=False)
+    pd.testing.assert_frame_equal(runs[6].townships, townships, check_dtype=False)
+    assert runs[6].villages["households"].sum() == len(out)
+    assert (tmp_path / "p6" / "villages.parquet").is_file()
+
+
+def test_a_feeds_plan_killed_half_written_is_made_again(service: GradingService, tmp_path: Path) -> None:
+    from creditscore.province.spark import export_records, kinds_for
+    from creditscore.service.models import current_scorers
+
+    export_records(service.store, kinds_for(current_scorers(service.store)[Segment.SME]), tmp_path / "feeds")
+    out = tmp_path / "out"
+    torn = out / "_plan" / "enterprises"
+    torn.mkdir(parents=True)
+    (torn / "part-00000.parquet").write_bytes(b"PAR1 torn")  # a plan killed mid-write: no plan.json
+    summary = grade_all(service.store, "sme", AS_OF, out, partitions=3, key=KEY, feeds=tmp_path / "feeds")
+    assert summary.rows == service.store.records("enterprises", as_of=AS_OF)["uscc"].nunique()
+    first = (out / "part-00001.parquet").stat().st_mtime_ns
+    (out / "part-00002.parquet").unlink()
+    again = grade_all(service.store, "sme", AS_OF, out, partitions=3, key=KEY, feeds=tmp_path / "feeds")
+    assert (again.done_before, (out / "part-00001.parquet").stat().st_mtime_ns) == (2, first)
+    with pytest.raises(Exception, match="no such folder"):
+        grade_all(service.store, "sme", AS_OF, tmp_path / "o2", key=KEY, feeds=tmp_path / "nowhere")
+
+
+def test_the_cli_reads_feeds_and_assesses_villages(service: GradingService, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from creditscore.cli import app
+    from creditscore.synth.province import write_province_feeds
+
+    write_province_feeds(tmp_path / "feeds", households=300, firms=0, chunk_households=150, seed=3)
+    monkeypatch.setenv("CREDITSCORE_DATABASE_URL", service.store.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("CREDITSCORE_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(app, ["grade-all", "--segment", "household", "--as-of", "2024-06-30", "--out",
+                                      str(tmp_path / "out"), "--partitions", "3", "--feeds", str(tmp_path / "feeds")])
+    assert result.exit_code == 0, result.output
+    assert "credit villages (信用村)" in result.output
+    villages = pd.read_parquet(tmp_path / "out" / "villages.parquet")
+    assert villages["households"].sum() == len(_all(tmp_path / "out"))
+    for path in (tmp_path / "out").rglob("*.parquet"):  # outputs: no full ID (the plan holds the feeds' rows)
+        if "_plan" not in path.parts:
+            frame = pd.read_parquet(path)
+            text = frame.select_dtypes(exclude="number").astype(str)
+            assert not text.apply(lambda c: c.str.contains(r"(?<!\d)\d{17}[\dX](?!\d)")).any().any(), path
+    missing = CliRunner().invoke(app, ["grade-all", "--segment", "household", "--out", str(tmp_path / "o"),
+                                       "--feeds", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2
+    assert "no such folder" in " ".join(missing.output.replace("│", " ").split())

@@ -58,6 +58,12 @@ def test_spark_grades_exactly_as_the_local_engine(service: GradingService, spark
     b = pd.read_parquet(tmp_path / "spark")
     pd.testing.assert_frame_equal(a.sort_values("subject_key").reset_index(drop=True),
                                   b.sort_values("subject_key").reset_index(drop=True), check_dtype=False)
+    if segment is Segment.HOUSEHOLD:  # the villages' sums Spark adds up are the local engine's
+        from creditscore.province.partition import village_summary
+        from creditscore.province.spark import village_sums
+
+        villages, _ = village_summary(village_sums(spark.read.parquet(str(tmp_path / "spark"))), scorer.policy)
+        pd.testing.assert_frame_equal(villages, local.villages, check_dtype=False)
 
 
 def test_spark_grades_a_generated_province(spark: object, tmp_path: Path, service: GradingService) -> None:
@@ -87,6 +93,7 @@ def test_the_cli_runs_the_spark_engine(service: GradingService, spark: object, t
                                       str(tmp_path / "out"), "--partitions", "3", "--engine", "spark"])
     assert result.exit_code == 0, result.output
     assert "graded on Spark" in result.output
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name != "grades"]  # the exported records removed
     assert len(pd.read_parquet(tmp_path / "out" / "grades")) == len(service.store.records("enterprises",
                                                                                            as_of=AS_OF))
 
