@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
 from sqlalchemy import Date, Engine, String, create_engine, event, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -354,13 +355,23 @@ def typed_frame(kind: RecordKind, frame: pd.DataFrame) -> pd.DataFrame:
     return _typed(kind, frame)
 
 
+def _as_datetimes(values: pd.Series) -> pd.Series:
+    """A date column as datetime64[s]. Parquet's dates (Arrow ``date32``) are cast by Arrow: pandas converts them
+    a Python object at a time, 0.8 s for the 680,000 surveys of 100,000 households against 0.01 s."""
+    if isinstance(values.dtype, pd.ArrowDtype) and (pa.types.is_date(values.dtype.pyarrow_dtype)
+                                                    or pa.types.is_timestamp(values.dtype.pyarrow_dtype)):
+        cast = pa.chunked_array(values.array._pa_array).cast(pa.timestamp("s"))
+        return pd.Series(cast.to_numpy(), index=values.index, name=values.name).astype("datetime64[s]")
+    return pd.to_datetime(values, format="ISO8601").astype("datetime64[s]")
+
+
 def _typed(kind: RecordKind, frame: pd.DataFrame) -> pd.DataFrame:
     """Give query results the same dtypes the parser produces (dates as datetime64, nullable ints)."""
     for f in kind.fields:
         if f.name not in frame:
             continue
         if f.type in (FieldType.DATE, FieldType.MONTH):
-            frame[f.name] = pd.to_datetime(frame[f.name], format="ISO8601").astype("datetime64[s]")
+            frame[f.name] = _as_datetimes(frame[f.name])
         elif f.type in (FieldType.MONEY, FieldType.INT, FieldType.YEAR):
             frame[f.name] = frame[f.name].astype("Int64")
         elif f.type is FieldType.DECIMAL:

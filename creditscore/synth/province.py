@@ -11,7 +11,9 @@ identifier stays valid, and a village's code still starts with its township's an
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
@@ -59,30 +61,50 @@ def _typed_for_parquet(kind_name: str, frame: pd.DataFrame, chunk: int) -> pd.Da
     return frame
 
 
+def _write_chunk(folder: str, n: int, households: int, firms: int, seed: int) -> dict[str, int]:
+    """Chunk ``n``: one synthetic population written as ``<kind>/chunk-NNNNN.parquet``, then dropped."""
+    population = generate(SynthConfig(seed=seed + n, n_firms=firms, n_households=households))
+    written: dict[str, int] = {}
+    for name, frame in population.tables.items():
+        target = Path(folder) / name
+        target.mkdir(parents=True, exist_ok=True)
+        _typed_for_parquet(name, frame, n).to_parquet(target / f"chunk-{n:05d}.parquet", index=False)
+        written[name] = len(frame)
+    if "objections" not in population.tables:  # the engines read objections beside the records
+        (Path(folder) / "objections").mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({c.name: pd.Series(dtype="string") for c in KINDS["objections"].fields}).to_parquet(
+            Path(folder) / "objections" / f"chunk-{n:05d}.parquet", index=False)
+    return written
+
+
 def write_province_feeds(folder: str | Path, *, households: int, firms: int, chunk_households: int = 100_000,
-                         seed: int = 20240630, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
-    """Write ``households`` households and ``firms`` firms with their records; returns rows written per kind."""
-    if households < 0 or firms < 0 or chunk_households < 1:
-        raise InvalidValue("households and firms are counts, and a chunk holds at least one household")
+                         seed: int = 20240630, progress: Callable[[int, int], None] | None = None,
+                         workers: int = 1) -> dict[str, int]:
+    """Write ``households`` households and ``firms`` firms with their records; returns rows written per kind.
+
+    Chunks are independent, so ``workers`` processes write them side by side (each holds one chunk at a time).
+    """
+    if households < 0 or firms < 0 or chunk_households < 1 or workers < 1:
+        raise InvalidValue("households and firms are counts, a chunk holds at least one household, and at least "
+                           "one worker writes")
     chunks = max(1, -(-households // chunk_households))
     if chunks > 9999:
         raise InvalidValue(f"{chunks} chunks: at most 9,999 (raise chunk_households)")
-    folder = Path(folder)
+    jobs = [(str(folder), n, min(chunk_households, households - n * chunk_households) if households else 0,
+             firms // chunks + (1 if n < firms % chunks else 0), seed) for n in range(chunks)]
     written: dict[str, int] = {}
-    for n in range(chunks):
-        h = min(chunk_households, households - n * chunk_households) if households else 0
-        f = firms // chunks + (1 if n < firms % chunks else 0)
-        population = generate(SynthConfig(seed=seed + n, n_firms=f, n_households=h))
-        for name, frame in population.tables.items():
-            target = folder / name
-            target.mkdir(parents=True, exist_ok=True)
-            _typed_for_parquet(name, frame, n).to_parquet(target / f"chunk-{n:05d}.parquet", index=False)
-            written[name] = written.get(name, 0) + len(frame)
-        if "objections" not in population.tables:  # the engines read objections beside the records
-            (folder / "objections").mkdir(parents=True, exist_ok=True)
-            pd.DataFrame({c.name: pd.Series(dtype="string") for c in KINDS["objections"].fields}).to_parquet(
-                folder / "objections" / f"chunk-{n:05d}.parquet", index=False)
-        del population
+
+    def add(counts: dict[str, int], done: int) -> None:
+        for name, rows in counts.items():
+            written[name] = written.get(name, 0) + rows
         if progress:
-            progress(n + 1, chunks)
+            progress(done, chunks)
+
+    if workers == 1:
+        for done, job in enumerate(jobs, start=1):
+            add(_write_chunk(*job), done)
+        return written
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done, future in enumerate(as_completed([pool.submit(_write_chunk, *job) for job in jobs]), start=1):
+            add(future.result(), done)
     return written

@@ -171,6 +171,10 @@ def test_the_province_generator_writes_chunks_whose_identifiers_never_repeat(tmp
     per_chunk_villages = [set(pd.read_parquet(p)["village_code"])
                           for p in sorted((tmp_path / "feeds" / "households").iterdir())]
     assert not per_chunk_villages[0] & per_chunk_villages[1]  # no village in two chunks
+    again = write_province_feeds(tmp_path / "side-by-side", households=300, firms=80, chunk_households=150, seed=5,
+                                 workers=2)
+    assert again == written  # chunks written by two processes: the same feeds
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "side-by-side" / "households"), households)
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
