@@ -21,7 +21,8 @@ for the scorecard they are each indicator's ``coefficient × WOE`` centred on th
 training population, i.e. its points.
 Everything is vectorised: no Python loop runs per subject to compute them.
 
-The readable reasons made from them are :mod:`creditscore.decisions.reasons`.
+The readable reasons made from them are :mod:`creditscore.decisions.reasons` (worded by the catalogue); for an
+analyst's own estimator on their own table, :func:`named_reasons` words them from the column names.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from creditscore.modeling.bundle import ModelBundle
+from creditscore.modeling.estimators import CreditGBM, ScorecardModel
 
-__all__ = ["Explanation", "explain"]
+__all__ = ["Explanation", "explain", "named_reasons"]
 
 
 @dataclass
@@ -51,8 +53,13 @@ class Explanation:
         return pd.DataFrame(self.contributions, index=self.subjects, columns=self.feature_names)
 
 
-def explain(bundle: ModelBundle, X: pd.DataFrame, *, threads: int = 0) -> Explanation:  # noqa: N803
-    """Contributions for every row of ``X`` (indicators in the bundle's feature order)."""
+def explain(model: ModelBundle | CreditGBM | ScorecardModel, X: pd.DataFrame, *,  # noqa: N803
+            threads: int = 0) -> Explanation:
+    """Contributions for every row of ``X``: a model bundle's indicators, or any fitted estimator of ours on the
+    table it was fitted on (a plain DataFrame with its own columns — text and categories included)."""
+    if isinstance(model, CreditGBM | ScorecardModel):
+        return _explain_estimator(model, X, threads=threads)
+    bundle = model
     matrix = bundle.matrix(X)
     threads = threads or (1 if len(matrix) < 1000 else 0)  # a few rows: one thread, no OpenMP fan-out
     additive = bundle.additive_explainer
@@ -71,3 +78,54 @@ def explain(bundle: ModelBundle, X: pd.DataFrame, *, threads: int = 0) -> Explan
         base = float(sc.intercept_ + centres.sum())
     return Explanation(subjects=X.index, feature_names=list(bundle.feature_names), values=matrix,
                        contributions=values, base_value=base, margin=base + values.sum(axis=1))
+
+
+def _explain_estimator(model: CreditGBM | ScorecardModel, X: pd.DataFrame, *,  # noqa: N803
+                       threads: int) -> Explanation:
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    if isinstance(model, CreditGBM):
+        matrix = model._matrix(frame)
+        contrib = model.booster_.predict(matrix, pred_contrib=True, num_iteration=model.best_iteration_,
+                                         num_threads=threads or (1 if len(matrix) < 1000 else 0))
+        values, base = contrib[:, :-1], float(contrib[0, -1]) if len(contrib) else 0.0
+        names = list(model.table_.names) if model.table_ is not None else [f"x{i}" for i in range(matrix.shape[1])]
+    else:
+        frame = model._frame(frame)
+        values = model._woe(frame) * model.coef_ - model.contribution_centres_
+        base = float(model.intercept_ + model.contribution_centres_.sum())
+        names = [b["name"] for b in model.bins_]
+    shown = frame.to_numpy(dtype=object) if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=object)
+    return Explanation(subjects=frame.index, feature_names=names, values=shown, contributions=values,
+                       base_value=base, margin=base + values.sum(axis=1))
+
+
+def named_reasons(explanation: Explanation, *, adverse: int = 3, favourable: int = 2,
+                  min_contribution: float = 1e-6) -> pd.DataFrame:
+    """Each row's strongest adverse and favourable columns, worded from the column names and values.
+
+    Returns one row per reason: ``subject_id``, ``kind``, ``rank``, ``feature``, ``value``, ``contribution``
+    (log-odds of default), ``text_zh``, ``text_en`` — e.g. ``debt_ratio = 2.1 raised the risk (+0.42)``.
+    """
+    c = explanation.contributions
+    rows_out = []
+    for kind, count, sign in (("adverse", adverse, 1.0), ("favourable", favourable, -1.0)):
+        if count <= 0 or not len(c):
+            continue
+        signed = c * sign
+        top = np.argsort(-signed, axis=1, kind="stable")[:, :count]
+        strength = np.take_along_axis(signed, top, axis=1)
+        rows, ranks = np.nonzero(strength > min_contribution)
+        for r, k in zip(rows.tolist(), ranks.tolist(), strict=True):
+            j = int(top[r, k])
+            name, value, size = explanation.feature_names[j], explanation.values[r, j], float(c[r, j])
+            shown = "missing" if pd.isna(value) else (f"{value:.4g}" if isinstance(value, float) else str(value))
+            rows_out.append((explanation.subjects[r], kind, k + 1, name, value, size,
+                             f"{name}为{'缺失' if shown == 'missing' else shown}，"
+                             f"{'推高' if kind == 'adverse' else '降低'}违约风险（{size:+.2f}）",
+                             f"{name} = {shown} {'raised' if kind == 'adverse' else 'lowered'} the risk "
+                             f"({size:+.2f})"))
+    out = pd.DataFrame(rows_out, columns=["subject_id", "kind", "rank", "feature", "value", "contribution",
+                                          "text_zh", "text_en"])
+    order = {"adverse": 0, "favourable": 1}
+    return out.sort_values(["subject_id", "kind", "rank"], key=lambda s: s.map(order) if s.name == "kind" else s,
+                           kind="stable").reset_index(drop=True)

@@ -8,14 +8,29 @@
 * :class:`ScorecardModel` — the challenger: monotonic WOE binning (optbinning)
   and a logistic regression, scaled to points.
 
-Both work on any tabular data (a DataFrame or an array, binary ``y``), so an
-analyst can use them on their own data; both follow the scikit-learn contract
-(``__init__`` stores parameters, ``fit`` returns ``self``, learned attributes end in ``_``).
+Both work on any table an analyst brings, so they can use them on their own data:
+
+* **any column names** (LightGBM refuses JSON's ``[]{}":,`` in a name: the booster gets a cleaned copy, the
+  estimator keeps and checks the table's own);
+* **string, ``category`` and boolean columns** (DataFrames): booleans as 0/1; text and categories as categories —
+  the categories are learned at ``fit`` and applied at ``predict``; a value not seen at ``fit`` (or a missing
+  one) is *missing*, which LightGBM sends down the side its training found best for missing values and the
+  scorecard gives the WOE of its Missing bin;
+* **any binary labels**: 0/1 and False/True mean "1/True is a default"; for any other labels (``'good'/'bad'``,
+  ``1/2``) ``bad_class`` names the default, or ``fit`` refuses — the PD is always the probability of default,
+  and ``classes_`` is ``[other, bad_class]`` so ``predict_proba(X)[:, 1]`` is that PD;
+* what cannot work is a ``ValueError`` from here, never an abort inside LightGBM: a monotone constraint on a
+  categorical column, columns at ``predict`` other than (or in another order than) at ``fit``.
+
+Both follow the scikit-learn contract (``__init__`` stores parameters, ``fit`` returns ``self``, learned
+attributes end in ``_``).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from collections.abc import Sequence
 
 import lightgbm as lgb
@@ -25,7 +40,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["CreditGBM", "ScorecardModel"]
+__all__ = ["CreditGBM", "ScorecardModel", "adapted_params"]
+
+_JSON_SPECIAL = re.compile(r'[\[\]{}":,]')
 
 
 def _as_frame(X: object, names: Sequence[str] | None = None) -> pd.DataFrame:  # noqa: N803 - sklearn's X
@@ -36,7 +53,8 @@ def _as_frame(X: object, names: Sequence[str] | None = None) -> pd.DataFrame:  #
     return pd.DataFrame(arr, columns=cols)
 
 
-def _check_binary(y: object) -> np.ndarray:
+def _check_binary(y: object, bad_class: object = None) -> np.ndarray:
+    """``classes_`` as ``[not a default, default]``: ``predict_proba(X)[:, 1]`` is always the PD."""
     kind = type_of_target(y, input_name="y", raise_unknown=True)
     if kind != "binary":
         raise ValueError(f"Only binary classification is supported (default / no default). "
@@ -44,7 +62,93 @@ def _check_binary(y: object) -> np.ndarray:
     classes = np.unique(np.asarray(y))
     if len(classes) < 2:
         raise ValueError("y has only one class: a PD model needs both defaults and non-defaults")
-    return classes
+    if bad_class is not None:
+        if bad_class not in classes.tolist():
+            raise ValueError(f"bad_class={bad_class!r} is not one of y's classes {classes.tolist()}")
+        return np.array([c for c in classes if c != bad_class] + [bad_class], dtype=classes.dtype)
+    if set(classes.tolist()) <= {0, 1}:  # 0/1 and False/True: 1 (True) is a default
+        return classes
+    labels = classes.tolist()  # plain Python values for the message
+    raise ValueError(f"y's classes are {labels}: say which one is a default with bad_class= (e.g. "
+                     f"bad_class={labels[0]!r}); the model would otherwise have to guess, and a wrong guess ranks "
+                     f"borrowers backwards")
+
+
+class _Table:
+    """What ``fit`` learned about a DataFrame's columns, to encode any later table the same way."""
+
+    def __init__(self, frame: pd.DataFrame, categorical: set[str]) -> None:
+        self.names = [str(c) for c in frame.columns]
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("column names repeat: every column needs a name of its own")
+        self.categories: dict[str, list[str]] = {}
+        self.boolean: set[str] = set()
+        for name, column in zip(self.names, frame.columns, strict=True):
+            values = frame[column]
+            if pd.api.types.is_bool_dtype(values):
+                self.boolean.add(name)
+            elif isinstance(values.dtype, pd.CategoricalDtype):
+                self.categories[name] = [str(c) for c in values.cat.categories]
+            elif not pd.api.types.is_numeric_dtype(values):
+                self.categories[name] = sorted({str(v) for v in values.dropna()})
+            elif name in categorical and (values.dropna() < 0).any():
+                raise ValueError(f"column {name!r}: a categorical column of numbers must hold codes ≥ 0 "
+                                 f"(or be text / pandas category)")
+        # LightGBM's own names: JSON's special characters out, still unique
+        safe, seen = [], set()
+        for name in self.names:
+            clean = _JSON_SPECIAL.sub("_", name) or "_"
+            while clean in seen:
+                clean += "_"
+            seen.add(clean)
+            safe.append(clean)
+        self.safe = safe
+
+    def check(self, frame: pd.DataFrame) -> None:
+        names = [str(c) for c in frame.columns]
+        if names == self.names:
+            return
+        missing = [n for n in self.names if n not in names]
+        extra = [n for n in names if n not in self.names]
+        if missing or extra:
+            raise ValueError(f"the columns differ from fit: missing {missing}, not seen at fit {extra}")
+        raise ValueError(f"the columns are in another order than at fit: expected {self.names}")
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """Floats for LightGBM: categories as their learned codes, unseen or missing as NaN."""
+        out = np.empty((len(frame), len(self.names)), dtype=float)
+        for j, (name, column) in enumerate(zip(self.names, frame.columns, strict=True)):
+            values = frame[column]
+            if name in self.categories:
+                text = values.astype(object).where(values.notna(), None)
+                text = pd.Series([None if v is None else str(v) for v in text], dtype=object)
+                codes = pd.Categorical(text, categories=self.categories[name]).codes.astype(float)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
+            elif name in self.boolean:
+                out[:, j] = values.astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            else:
+                out[:, j] = pd.to_numeric(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan) \
+                    if not pd.api.types.is_float_dtype(values) else values.to_numpy(dtype=float)
+        return out
+
+
+def adapted_params(n_rows: int, n_bads: int) -> dict[str, object]:
+    """Tree sizes and early stopping for a training set of ``n_rows`` with ``n_bads`` defaults.
+
+    The rule: a leaf must hold enough defaults to estimate a rate — about 20 expected bads at the sample's bad
+    rate — but never fewer than 20 rows or more than 1 % of the rows (a credit portfolio of a million rows still
+    gets leaves of ≤ 10,000); leaves ≈ rows per leaf allow, between 4 and 31; the early-stopping hold-out keeps
+    ≥ 200 bads where it can (10–20 % of the rows), and patience grows with the learning rate's rounds.
+    """
+    if n_rows <= 0 or n_bads <= 0:
+        raise ValueError("a PD model needs rows and defaults")
+    bad_rate = n_bads / n_rows
+    min_leaf = int(np.clip(round(20 / bad_rate), 20, max(20, n_rows // 100)))
+    leaves = int(np.clip(n_rows // (min_leaf * 8), 4, 31))
+    validation = float(np.clip(200 / n_bads, 0.1, 0.2))
+    return {"min_child_samples": min_leaf, "num_leaves": leaves, "max_depth": -1 if leaves > 15 else 5,
+            "validation_fraction": validation}
 
 
 class _PDModel(ClassifierMixin, BaseEstimator):
@@ -85,6 +189,11 @@ class CreditGBM(_PDModel):
         Stop adding trees when the validation log-loss has not improved for this many
         rounds. The validation set is ``eval_set`` if given to ``fit``, else a
         stratified ``validation_fraction`` of the training data.
+    min_child_samples, num_leaves, validation_fraction
+        ``"auto"`` (the default): scaled to the training set's rows and defaults by :func:`adapted_params`, so
+        the model is neither starved on a thousand rows nor overfit on a million; a number fixes it.
+    bad_class
+        The label that means a default, when ``y`` is not 0/1 or False/True (``"bad"``).
     """
 
     def __init__(
@@ -92,9 +201,9 @@ class CreditGBM(_PDModel):
         *,
         n_estimators: int = 600,
         learning_rate: float = 0.03,
-        num_leaves: int = 15,
+        num_leaves: int | str = "auto",
         max_depth: int = 5,
-        min_child_samples: int = 100,
+        min_child_samples: int | str = "auto",
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 5.0,
@@ -102,7 +211,8 @@ class CreditGBM(_PDModel):
         categorical_features: Sequence[str | int] | None = None,
         interaction_constraints: Sequence[Sequence[int]] | None = None,
         early_stopping_rounds: int = 50,
-        validation_fraction: float = 0.2,
+        validation_fraction: float | str = "auto",
+        bad_class: object = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -119,13 +229,25 @@ class CreditGBM(_PDModel):
         self.interaction_constraints = interaction_constraints
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.bad_class = bad_class
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _params(self, n_features: int) -> dict[str, object]:
+    def _sizes(self, n_rows: int, n_bads: int) -> dict[str, object]:
+        """The fitted sizes: the adapted ones where a parameter is "auto"."""
+        adapted = adapted_params(n_rows, n_bads)
+        sizes = {"min_child_samples": self.min_child_samples, "num_leaves": self.num_leaves,
+                 "validation_fraction": self.validation_fraction}
+        out = {k: adapted[k] if v == "auto" else v for k, v in sizes.items()}
+        out["max_depth"] = adapted["max_depth"] if self.num_leaves == "auto" and self.max_depth == 5 \
+            else self.max_depth
+        return out
+
+    def _params(self, n_features: int, categorical: list[int] = ()) -> dict[str, object]:
+        sizes = self.fitted_sizes_
         params: dict[str, object] = {
-            "objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-            "max_depth": self.max_depth, "min_child_samples": self.min_child_samples,
+            "objective": "binary", "learning_rate": self.learning_rate, "num_leaves": sizes["num_leaves"],
+            "max_depth": sizes["max_depth"], "min_child_samples": sizes["min_child_samples"],
             "bagging_fraction": self.subsample, "bagging_freq": 1 if self.subsample < 1 else 0,
             "feature_fraction": self.colsample_bytree, "lambda_l2": self.reg_lambda,
             "num_threads": self.n_jobs, "seed": self.random_state, "deterministic": True, "verbosity": -1,
@@ -137,6 +259,10 @@ class CreditGBM(_PDModel):
                 raise ValueError(f"monotone_constraints has {len(mono)} entries for {n_features} features")
             if any(m not in (-1, 0, 1) for m in mono):
                 raise ValueError("monotone_constraints entries must be -1, 0 or 1")
+            wrong = [self._name(j) for j in categorical if mono[j] != 0]
+            if wrong:  # LightGBM aborts the process on this (a fatal error in C++): refused here
+                raise ValueError(f"a monotone constraint on a categorical column has no meaning (categories have "
+                                 f"no order): {wrong}; set its constraint to 0")
             params["monotone_constraints"] = mono
             params["monotone_constraints_method"] = "advanced"
         if self.interaction_constraints is not None:
@@ -145,46 +271,82 @@ class CreditGBM(_PDModel):
 
     def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None) -> CreditGBM:  # noqa: N803
         """Fit on ``X, y``; early-stop on ``eval_set`` (or an internal split of the training data)."""
-        names = list(X.columns) if isinstance(X, pd.DataFrame) else None
-        Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float)  # noqa: N806
-        self.classes_ = _check_binary(ya)
+        if isinstance(X, pd.DataFrame):
+            table = _Table(X, {str(c) for c in self._named(X, self.categorical_features or [])})
+            matrix = table.encode(X)
+            Xa, ya = validate_data(self, pd.DataFrame(matrix, columns=table.names), y,  # noqa: N806
+                                   ensure_all_finite="allow-nan", dtype=float)
+            self.table_ = table
+        else:
+            Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float)  # noqa: N806
+            self.table_ = None
+        self.classes_ = _check_binary(ya, self.bad_class)
         target = (ya == self.classes_[1]).astype(float)
-        frame = _as_frame(Xa, names)
-        self.feature_names_in_ = np.array(frame.columns, dtype=object) if names is not None else None
-        if self.feature_names_in_ is None:
-            del self.feature_names_in_
-        cats = self._categorical(frame)
+        names = self.table_.safe if self.table_ is not None else [f"x{i}" for i in range(Xa.shape[1])]
+        frame = pd.DataFrame(Xa, columns=names)
+        cats = self._categorical_positions(names)
+        self.fitted_sizes_ = self._sizes(len(target), int(target.sum()))
         if eval_set is not None:
             Xv, yv = eval_set  # noqa: N806
-            valid = (_as_frame(np.asarray(Xv, dtype=float), frame.columns),
-                     (np.asarray(yv) == self.classes_[1]).astype(float))
+            valid_y = np.asarray(yv)
+            unknown = set(np.unique(valid_y).tolist()) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(f"eval_set's y has classes not in y: {sorted(unknown, key=str)}")
+            valid = (pd.DataFrame(self._matrix(Xv, fitted=False), columns=names),
+                     (valid_y == self.classes_[1]).astype(float))
             train = (frame, target)
         else:
             rng = np.random.default_rng(self.random_state)
             mask = np.zeros(len(frame), dtype=bool)
             for cls in (0.0, 1.0):
                 idx = np.flatnonzero(target == cls)
-                mask[rng.choice(idx, max(1, round(len(idx) * self.validation_fraction)), replace=False)] = True
+                share = self.fitted_sizes_["validation_fraction"]
+                mask[rng.choice(idx, max(1, round(len(idx) * share)), replace=False)] = True
             train, valid = (frame[~mask], target[~mask]), (frame[mask], target[mask])
-        dtrain = lgb.Dataset(train[0], train[1], categorical_feature=cats, free_raw_data=True)
-        dvalid = lgb.Dataset(valid[0], valid[1], reference=dtrain, categorical_feature=cats)
+        params = self._params(frame.shape[1], cats)
+        features = [names[j] for j in cats] or "auto"
+        dtrain = lgb.Dataset(train[0], train[1], categorical_feature=features, free_raw_data=True)
+        dvalid = lgb.Dataset(valid[0], valid[1], reference=dtrain, categorical_feature=features)
         self.booster_ = lgb.train(
-            self._params(frame.shape[1]), dtrain, num_boost_round=self.n_estimators, valid_sets=[dvalid],
+            params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dvalid],
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
         self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
         return self
 
-    def _categorical(self, frame: pd.DataFrame) -> list[str] | str:
-        if not self.categorical_features:
-            return "auto"
-        out = []
-        for c in self.categorical_features:
-            out.append(frame.columns[c] if isinstance(c, int) else c)
-        return out
+    @staticmethod
+    def _named(frame: pd.DataFrame, columns: Sequence[str | int]) -> list[str]:
+        return [str(frame.columns[c]) if isinstance(c, int) else str(c) for c in columns]
 
-    def _matrix(self, X: object) -> np.ndarray:  # noqa: N803
-        check_is_fitted(self, "booster_")
+    def _name(self, j: int) -> str:
+        return self.table_.names[j] if getattr(self, "table_", None) is not None else f"column {j}"
+
+    def _categorical_positions(self, names: list[str]) -> list[int]:
+        """Positions of the columns LightGBM treats as categories: those named, and text/category columns."""
+        out = set()
+        for c in self.categorical_features or []:
+            if isinstance(c, int):
+                if not 0 <= c < len(names):
+                    raise ValueError(f"categorical_features: no column {c} among {len(names)}")
+                out.add(c)
+            elif self.table_ is not None and str(c) in self.table_.names:
+                out.add(self.table_.names.index(str(c)))
+            else:
+                raise ValueError(f"categorical_features: no column named {c!r}")
+        if self.table_ is not None:
+            out |= {self.table_.names.index(n) for n in self.table_.categories}
+        return sorted(out)
+
+    def _matrix(self, X: object, *, fitted: bool = True) -> np.ndarray:  # noqa: N803
+        """The rows as LightGBM's floats, encoded as at fit; columns checked against fit's."""
+        if fitted:
+            check_is_fitted(self, "booster_")
+        table = getattr(self, "table_", None)
+        if table is not None:
+            frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object),
+                                                                      columns=table.names)
+            table.check(frame)
+            return table.encode(frame)
         return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
 
     def decision_function(self, X: object) -> np.ndarray:  # noqa: N803
@@ -210,6 +372,12 @@ class ScorecardModel(_PDModel):
     pdo, base_odds, base_score
         Points scaling: ``base_score`` points at good:bad odds ``base_odds``, and ``pdo``
         points to double the odds.
+    bad_class
+        The label that means a default, when ``y`` is not 0/1 or False/True (``"bad"``).
+
+    Text, ``category`` and columns named in ``categorical_features`` are binned as categories (optbinning groups
+    them by default rate); a missing value gets its feature's Missing bin (the WOE of the missing values seen at
+    ``fit``, 0 — neutral — if there were none), and a category not seen at ``fit`` is neutral (WOE 0).
     """
 
     def __init__(
@@ -223,6 +391,7 @@ class ScorecardModel(_PDModel):
         pdo: float = 20.0,
         base_odds: float = 50.0,
         base_score: float = 600.0,
+        bad_class: object = None,
     ) -> None:
         self.monotone_constraints = monotone_constraints
         self.categorical_features = categorical_features
@@ -232,6 +401,7 @@ class ScorecardModel(_PDModel):
         self.pdo = pdo
         self.base_odds = base_odds
         self.base_score = base_score
+        self.bad_class = bad_class
 
     def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None) -> ScorecardModel:  # noqa: N803
         """Bin each feature (monotone as declared), then fit the logistic regression on WOE values."""
@@ -241,9 +411,11 @@ class ScorecardModel(_PDModel):
         del eval_set  # a scorecard has no early stopping; accepted for a common interface
         names = list(X.columns) if isinstance(X, pd.DataFrame) else None
         Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=None if names else float)  # noqa: N806
-        self.classes_ = _check_binary(ya)
+        self.classes_ = _check_binary(ya, self.bad_class)
         target = (ya == self.classes_[1]).astype(int)
         frame = X if isinstance(X, pd.DataFrame) else _as_frame(Xa)
+        if len({str(c) for c in frame.columns}) != frame.shape[1]:
+            raise ValueError("column names repeat: every column needs a name of its own")
         mono = list(self.monotone_constraints) if self.monotone_constraints is not None else [0] * frame.shape[1]
         if len(mono) != frame.shape[1]:
             raise ValueError(f"monotone_constraints has {len(mono)} entries for {frame.shape[1]} features")
@@ -256,14 +428,21 @@ class ScorecardModel(_PDModel):
             optb = OptimalBinning(name=str(col), dtype="categorical" if categorical else "numerical",
                                   monotonic_trend=None if categorical else trend[m], max_n_bins=self.max_n_bins,
                                   min_bin_size=self.min_bin_size, solver="cp")
-            x = values.astype(str).to_numpy() if categorical else values.to_numpy(dtype=float)
-            optb.fit(x, target)
-            self.bins_.append(_bin_spec(optb, str(col), categorical))
+            if categorical:  # missing stays missing (its own bin), not the text "nan"
+                x = np.array([np.nan if pd.isna(v) else str(v) for v in values], dtype=object)
+            else:
+                x = pd.to_numeric(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            with warnings.catch_warnings():  # optbinning sets floats into integer columns: pandas 3 warns
+                warnings.filterwarnings("ignore", message=".*incompatible dtype.*")
+                warnings.filterwarnings("ignore", category=FutureWarning, module="optbinning")
+                optb.fit(x, target)
+                self.bins_.append(_bin_spec(optb, str(col), categorical))
         woe = self._woe(frame)
         self.logit_ = LogisticRegression(C=self.C, max_iter=1000)
         self.logit_.fit(woe, target)
         self.coef_ = self.logit_.coef_[0].copy()
         self.intercept_ = float(self.logit_.intercept_[0])
+        self.contribution_centres_ = (woe * self.coef_).mean(axis=0)  # contributions relative to the average
         return self
 
     def _woe(self, frame: pd.DataFrame) -> np.ndarray:
@@ -273,7 +452,12 @@ class ScorecardModel(_PDModel):
     def _frame(self, X: object) -> pd.DataFrame:  # noqa: N803
         check_is_fitted(self, "bins_")
         if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=None)
+            names = [s["name"] for s in self.bins_]
+            got = [str(c) for c in X.columns]
+            if got != names:
+                missing, extra = [n for n in names if n not in got], [n for n in got if n not in names]
+                raise ValueError(f"the columns differ from fit: missing {missing}, not seen at fit {extra}"
+                                 if missing or extra else f"the columns are in another order than at fit: {names}")
             return X
         arr = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
         return pd.DataFrame(arr, columns=[s["name"] for s in self.bins_])

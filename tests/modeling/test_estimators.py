@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,10 +21,29 @@ def _data(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return X, y
 
 
+# These checks fit on labels such as [1, 2] or ["one", "two"] and expect the estimator to pick the positive
+# class itself. Ours refuse by design: which label is a default must be said (bad_class), since a guess that takes
+# "good" for the default ranks borrowers backwards. Each is asserted below to fail for exactly that reason.
+NAMED_LABELS = dict.fromkeys(
+    ("check_estimators_dtypes", "check_classifier_data_not_an_array", "check_classifiers_classes",
+     "check_fit2d_1feature"), "labels other than 0/1 need bad_class (refused by design)")
+
+
 @parametrize_with_checks([CreditGBM(n_estimators=20, min_child_samples=5, early_stopping_rounds=5),
-                          ScorecardModel(max_n_bins=3, min_bin_size=0.1)])
+                          ScorecardModel(max_n_bins=3, min_bin_size=0.1)],
+                         expected_failed_checks=lambda estimator: NAMED_LABELS)
 def test_sklearn_compatible(estimator, check) -> None:
     check(estimator)
+
+
+@pytest.mark.parametrize("model", [CreditGBM(n_estimators=20, min_child_samples=5), ScorecardModel(max_n_bins=3)])
+def test_the_checks_expected_to_fail_fail_only_for_naming_the_bad_class(model) -> None:
+    X, y = _data(400)  # noqa: N806
+    with pytest.raises(ValueError, match="bad_class="):
+        model.fit(X, y + 1)  # labels 1 / 2: which is the default?
+    fitted = model.set_params(bad_class=2).fit(X, y + 1)
+    assert list(fitted.classes_) == [1, 2]
+    assert fitted.predict_proba(X).shape == (400, 2)
 
 
 def test_gbm_respects_monotone_constraints() -> None:
@@ -77,3 +98,132 @@ def test_scorecard_points_add_up_to_the_scaled_log_odds() -> None:
     expected = 600 - factor * np.log(50) - factor * model.decision_function(X)
     np.testing.assert_allclose(points["total"], expected, rtol=1e-9)
     assert points["total"].corr(pd.Series(model.decision_function(X))) < -0.99  # more points, less risk
+
+
+def _table(n: int = 4000, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    """An analyst's own table: text, pandas category and boolean columns, names LightGBM refuses as they are."""
+    rng = np.random.default_rng(seed)
+    region = rng.choice(["north", "south", "east", "west"], n)
+    sector = pd.Categorical(rng.choice(["farming", "trade", "services"], n))
+    owns_home = rng.random(n) < 0.5
+    debt = rng.normal(size=n)
+    logit = -2.0 + 1.1 * debt + np.select([region == "north", region == "south"], [1.2, -0.8], 0.0) \
+        - 0.7 * owns_home + np.where(sector == "trade", 0.6, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    X = pd.DataFrame({"region": pd.Series(region, dtype="string"), "sector": sector,  # noqa: N806
+                      "owns home?": owns_home, 'debt [ratio] {"x": 1}': debt})
+    return X, y
+
+
+def test_the_gbm_takes_text_category_and_boolean_columns_with_any_names() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    X, y = _table()  # noqa: N806
+    model = CreditGBM(n_estimators=200).fit(X, y, eval_set=(X.iloc[:800], y[:800]))
+    p = model.predict_proba(X)[:, 1]
+    assert roc_auc_score(y, p) > 0.75
+    assert list(model.feature_names_in_) == list(X.columns)  # the table's own names, not LightGBM's copies
+    assert model.table_.categories["region"] == ["east", "north", "south", "west"]
+    # categories are the learned ones whatever the new table's own category order or dtype
+    again = X.assign(sector=X["sector"].cat.reorder_categories(["trade", "services", "farming"]),
+                     region=X["region"].astype(object))
+    np.testing.assert_array_equal(model.predict_proba(again)[:, 1], p)
+    # an unseen category is missing, as documented
+    unseen = X.iloc[:5].assign(region="atlantis")
+    missing = X.iloc[:5].assign(region=pd.Series([None] * 5, dtype="string", index=X.index[:5]))
+    np.testing.assert_array_equal(model.predict_proba(unseen), model.predict_proba(missing))
+    explained = model.booster_.predict(model._matrix(X.iloc[:50]), pred_contrib=True,
+                                       num_iteration=model.best_iteration_)
+    np.testing.assert_allclose(explained.sum(axis=1), model.decision_function(X.iloc[:50]), atol=1e-9)
+
+
+def test_the_scorecard_takes_the_same_table() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    X, y = _table()  # noqa: N806
+    X.loc[X.index[:200], "region"] = None  # missing text: its own bin, not the text "nan"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no pandas warnings from the binning (there were 13 a fit)
+        model = ScorecardModel().fit(X, y)
+    assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.75
+    region = next(b for b in model.bins_ if b["name"] == "region")
+    assert all("nan" not in group for group in region["groups"])
+
+
+@pytest.mark.parametrize("model", [CreditGBM(n_estimators=50), ScorecardModel()])
+def test_text_labels_need_the_bad_class_named(model) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    X, y = _table(2000)  # noqa: N806
+    words = np.where(y == 1, "bad", "good")
+    with pytest.raises(ValueError, match="bad_class="):
+        model.fit(X, words)
+    fitted = model.set_params(bad_class="bad").fit(X, words)
+    assert list(fitted.classes_) == ["good", "bad"]  # predict_proba[:, 1] is the probability of "bad"
+    assert roc_auc_score(words == "bad", fitted.predict_proba(X)[:, 1]) > 0.75
+    assert set(fitted.predict(X)) <= {"good", "bad"}
+    with pytest.raises(ValueError, match="not one of y's classes"):
+        model.set_params(bad_class="default").fit(X, words)
+
+
+@pytest.mark.parametrize("model", [CreditGBM(n_estimators=30), ScorecardModel()])
+def test_other_columns_at_predict_are_refused(model) -> None:
+    X, y = _table(1500)  # noqa: N806
+    model.fit(X, y)
+    with pytest.raises(ValueError, match="another order"):
+        model.predict_proba(X[list(reversed(X.columns))])
+    with pytest.raises(ValueError, match="missing"):
+        model.predict_proba(X.drop(columns="region"))
+
+
+def test_a_monotone_constraint_on_a_categorical_column_is_an_error_not_an_abort() -> None:
+    X, y = _table(1500)  # noqa: N806
+    with pytest.raises(ValueError, match=r"categorical column.*\['region'\]"):
+        CreditGBM(monotone_constraints=[1, 0, 0, 1]).fit(X, y)
+    codes = X.assign(region=X["region"].astype("category").cat.codes, sector=X["sector"].cat.codes)
+    with pytest.raises(ValueError, match=r"\['sector'\]"):  # integer codes named categorical: the same
+        CreditGBM(monotone_constraints=[0, -1, 0, 1], categorical_features=["region", "sector"]).fit(codes, y)
+    assert CreditGBM(monotone_constraints=[0, 0, -1, 1], n_estimators=20).fit(X, y).booster_ is not None
+
+
+@pytest.mark.parametrize(("rows", "bads"), [(1_000, 300), (5_000, 150), (50_000, 2_500), (1_000_000, 20_000)])
+def test_sizes_follow_the_data(rows: int, bads: int) -> None:
+    from creditscore.modeling.estimators import adapted_params
+
+    p = adapted_params(rows, bads)
+    assert 20 <= p["min_child_samples"] <= max(20, rows // 100)
+    assert p["min_child_samples"] * (bads / rows) >= min(20, rows // 100 * bads / rows)  # ≈ 20 bads a leaf
+    assert 4 <= p["num_leaves"] <= 31
+    assert 0.1 <= p["validation_fraction"] <= 0.2
+    assert round(bads * p["validation_fraction"]) >= min(200, bads * 0.2)  # the hold-out keeps bads
+
+
+def test_small_data_gets_real_trees() -> None:
+    """A thousand rows: the fixed credit defaults (100 a leaf) left ~5-leaf trees; the adapted sizes do not."""
+    X, y = _data(1000, seed=4)  # noqa: N806
+    model = CreditGBM().fit(X, y)
+    assert model.fitted_sizes_["min_child_samples"] < 100
+    leaves = [t["num_leaves"] for t in model.booster_.dump_model()["tree_info"]]
+    assert max(leaves) > 5
+
+
+@pytest.mark.parametrize("model", [CreditGBM(n_estimators=100), ScorecardModel()])
+def test_explain_works_on_a_fitted_estimator_and_a_plain_table(model) -> None:
+    """No bundle, no catalogue: contributions that add up to the model's log-odds, and reasons from names."""
+    from creditscore.modeling.contributions import explain, named_reasons
+
+    X, y = _table(3000)  # noqa: N806
+    model.fit(X, y)
+    rows = X.iloc[:200]
+    explanation = explain(model, rows)
+    np.testing.assert_allclose(explanation.margin, model.decision_function(rows), atol=1e-9)
+    assert explanation.feature_names == list(X.columns)
+    why = named_reasons(explanation)
+    first = why[why["subject_id"] == rows.index[0]]
+    assert list(first["kind"]).count("adverse") <= 3
+    assert (why.loc[why["kind"] == "adverse", "contribution"] > 0).all()
+    assert (why.loc[why["kind"] == "favourable", "contribution"] < 0).all()
+    region_rows = why[why["feature"] == "region"]
+    assert len(region_rows)
+    assert region_rows["text_en"].str.match(r"region = (north|south|east|west) (raised|lowered) the risk").all()
+    assert why["text_zh"].str.contains("违约风险").all()
