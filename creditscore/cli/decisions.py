@@ -185,6 +185,7 @@ def train(
 ) -> None:
     """Train the model families out of time, report, save bundles, register them and mark the champion."""
     import shutil
+    import time
 
     import pandas as pd
 
@@ -209,9 +210,15 @@ def train(
             dates = observation_dates(records)
         else:
             raise typer.BadParameter("source must be store or synthetic")
-    with console.status(f"training {segment} on {len(dates)} observation dates…"):
+    started = time.perf_counter()
+    with console.status(f"training {segment} on {len(dates)} observation dates…") as status:
+
+        def progress(step: str) -> None:  # what is being done, and how long it has taken so far
+            status.update(f"{segment}: {step} · {time.perf_counter() - started:.0f} s")
+
         result = train_segment(records, segment, dates, families=families.split(","), catalogue=catalogue,
-                               truth=truth)
+                               truth=truth, progress=progress)
+    console.print(f"trained in {time.perf_counter() - started:.0f} s", markup=False)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d-%H%M%S")
     root = settings.data_dir / "models" / segment / stamp
     bundle_dirs = {f: r.bundle.save(root / f) for f, r in result.families.items()}

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import lightgbm as lgb
 import numpy as np
@@ -131,6 +131,20 @@ class _Table:
                 out[:, j] = pd.to_numeric(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan) \
                     if not pd.api.types.is_float_dtype(values) else values.to_numpy(dtype=float)
         return out
+
+
+def _every(rounds: int, progress: Callable[[int, int], None]) -> Callable[[object], None]:
+    """A LightGBM callback telling ``progress`` the round and the best round so far, every ``rounds``."""
+    best = {"round": 0, "loss": np.inf}
+
+    def callback(env: object) -> None:
+        loss = env.evaluation_result_list[0][2] if env.evaluation_result_list else np.inf
+        if loss < best["loss"]:
+            best.update(round=env.iteration + 1, loss=loss)
+        if (env.iteration + 1) % rounds == 0:
+            progress(env.iteration + 1, best["round"])
+
+    return callback
 
 
 def adapted_params(n_rows: int, n_bads: int) -> dict[str, object]:
@@ -269,8 +283,12 @@ class CreditGBM(_PDModel):
             params["interaction_constraints"] = [list(g) for g in self.interaction_constraints]
         return params
 
-    def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None) -> CreditGBM:  # noqa: N803
-        """Fit on ``X, y``; early-stop on ``eval_set`` (or an internal split of the training data)."""
+    def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None,  # noqa: N803
+            progress: Callable[[int, int], None] | None = None) -> CreditGBM:
+        """Fit on ``X, y``; early-stop on ``eval_set`` (or an internal split of the training data).
+
+        ``progress(round, best round)`` is called every 25 rounds: a large table takes minutes.
+        """
         if isinstance(X, pd.DataFrame):
             table = _Table(X, {str(c) for c in self._named(X, self.categorical_features or [])})
             matrix = table.encode(X)
@@ -309,7 +327,8 @@ class CreditGBM(_PDModel):
         dvalid = lgb.Dataset(valid[0], valid[1], reference=dtrain, categorical_feature=features)
         self.booster_ = lgb.train(
             params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dvalid],
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False),
+                       *([_every(25, progress)] if progress else [])],
         )
         self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
         return self

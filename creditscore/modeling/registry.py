@@ -9,6 +9,10 @@ store and local artifacts in the data folder; a remote server by setting
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
 from pathlib import Path
 
 from creditscore.errors import CreditScoreError
@@ -16,6 +20,8 @@ from creditscore.features.catalogue import Catalogue
 from creditscore.modeling.bundle import ModelBundle
 from creditscore.modeling.train import TrainResult
 from creditscore.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RegistryError", "champion_version", "load_registered", "load_version", "log_training", "model_name",
            "promote", "register_bundle", "tracking_uri"]
@@ -44,8 +50,9 @@ def _mlflow(settings: Settings | None = None):
 
     import mlflow
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no download bars in a terminal
     uri = tracking_uri(settings)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -102,9 +109,16 @@ def _register(mlflow, bundle: ModelBundle, folder: Path) -> int:
     from mlflow.models import infer_signature
 
     example = pd.DataFrame([[0.0] * len(bundle.feature_names)], columns=bundle.feature_names)
-    info = mlflow.pyfunc.log_model(name="model", python_model=str(PYFUNC_CODE), artifacts={"bundle": str(folder)},
-                                   signature=infer_signature(example, bundle.predict(example)))
-    version = mlflow.register_model(info.model_uri, model_name(bundle.segment))
+    # MLflow prints its registry steps and download bars on stderr: kept out of an analyst's terminal (the CLI
+    # says what was registered); the input example also documents the model's columns in the registry
+    with contextlib.redirect_stderr(io.StringIO()) as said:
+        info = mlflow.pyfunc.log_model(name="model", python_model=str(PYFUNC_CODE), artifacts={"bundle": str(folder)},
+                                       signature=infer_signature(example, bundle.predict(example)),
+                                       input_example=example)
+        version = mlflow.register_model(info.model_uri, model_name(bundle.segment))
+    for line in said.getvalue().splitlines():
+        if line.strip():
+            logger.debug("mlflow: %s", line.strip())
     mlflow.MlflowClient().set_model_version_tag(model_name(bundle.segment), version.version, "family", bundle.family)
     return int(version.version)
 

@@ -129,17 +129,21 @@ def train_segment(
     catalogue: Catalogue | None = None,
     truth: Truth | None = None,
     snapshots: pd.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train every family on the earlier dates, calibrate on the next, test on the last.
 
     ``truth`` (synthetic data only) gives the true PD at a date: the report then
-    shows the oracle AUC beside the model's.
+    shows the oracle AUC beside the model's. ``progress`` is told each step (snapshots, each family's rounds,
+    calibration, evaluation) as a line of text.
     """
+    say = progress or (lambda _: None)
     policy = policy or load_policy()
     catalogue = catalogue or load_catalogue(segment)
     scale = scale or load_scales().scales[segment]  # type: ignore[index]
     train_dates, valid_date, test_date = _split([pd.Timestamp(d) for d in dates])
     if snapshots is None:
+        say(f"building indicators and outcomes on {len(train_dates) + 2} observation dates")
         snapshots = build_snapshots(records, catalogue, [*train_dates, valid_date, test_date], policy)
     feats = catalogue.ids
     parts = {"train": snapshots[snapshots["as_of"].isin(train_dates)],
@@ -160,13 +164,20 @@ def train_segment(
     for family in families:
         started = time.perf_counter()
         estimator = make_estimator(family, catalogue)
-        estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]))
+        step = f"{family} ({len(results) + 1}/{len(families)})"
+        say(f"{step}: fitting on {len(y['train']):,} rows")
+        if isinstance(estimator, CreditGBM):
+            estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]),
+                          progress=lambda n, best, step=step: say(f"{step}: round {n} (best so far {best})"))
+        else:
+            estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]))
+        say(f"{step}: calibrating and testing")
         calibrator = Calibrator().fit(estimator.decision_function(X["valid"]), y["valid"],
                                       central_tendency=central_tendency)
         centres = {}
         if isinstance(estimator, ScorecardModel):
             # explanations are relative to the average training subject, as TreeSHAP's are
-            centres = {"contribution_centres": (estimator._woe(X["train"]) * estimator.coef_).mean(axis=0).tolist()}
+            centres = {"contribution_centres": estimator.contribution_centres_.tolist()}
         meta = {"training_windows": window, "rows": {k: len(v) for k, v in y.items()},
                 "explainer": "additive" if family == "additive" else ("points" if family == "scorecard"
                                                                         else "treeshap"),

@@ -23,7 +23,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return Settings()
 
 
-def test_register_load_champion_and_promote(settings: Settings, tmp_path: Path) -> None:
+def test_register_load_champion_and_promote(settings: Settings, tmp_path: Path,
+                                            capfd: pytest.CaptureFixture[str]) -> None:
     from creditscore.modeling.report import write_report
     from creditscore.modeling.train import train_segment
     from creditscore.synth import SynthConfig, generate
@@ -32,8 +33,14 @@ def test_register_load_champion_and_promote(settings: Settings, tmp_path: Path) 
     result = train_segment(population.tables, "sme", population.observation_dates())
     dirs = {f: r.bundle.save(tmp_path / "bundles" / f) for f, r in result.families.items()}
     _, html = write_report(result, tmp_path / "report")
+    capfd.readouterr()
     logged = log_training(result, dirs, html.parent, settings=settings)
     assert {e["alias"] for e in logged.values()} == {"champion", f"challenger-{_other(result.champion)}"}
+    said = capfd.readouterr()
+    noise = said.out + said.err  # MLflow's bars, registry lines and warnings stay out of an analyst's terminal
+    assert "Downloading artifacts" not in noise
+    assert "input example" not in noise
+    assert "Created version" not in noise
 
     catalogue = load_catalogue("sme")
     champion = load_registered("sme", catalogue=catalogue, settings=settings)

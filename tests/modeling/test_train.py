@@ -21,9 +21,21 @@ def population() -> Population:
     return generate(SynthConfig(seed=7, n_firms=8_000, n_households=8_000))
 
 
+STEPS: list[str] = []  # what training said while it ran
+
+
 @pytest.fixture(scope="module")
 def sme(population: Population) -> TrainResult:
-    return train_segment(population.tables, "sme", population.observation_dates(), truth=population.true_pd)
+    return train_segment(population.tables, "sme", population.observation_dates(), truth=population.true_pd,
+                         progress=STEPS.append)
+
+
+def test_training_says_what_it_is_doing(sme: TrainResult) -> None:
+    assert STEPS[0].startswith("building indicators and outcomes on 5 observation dates")
+    for family in sme.families:
+        mine = [s for s in STEPS if s.startswith(f"{family} (")]
+        assert mine[0].endswith("rows") and mine[-1].endswith("calibrating and testing")
+    assert any(": round 25 (best so far " in s for s in STEPS)  # the boosting families report their rounds
 
 
 def test_split_is_out_of_time(sme: TrainResult, population: Population) -> None:
