@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from creditscore.cli.common import _as_of, _store, app, console, friendly_errors
@@ -68,9 +69,10 @@ def monitor(
     else:
         summary.add_row("back-test", report.backtest_note)
     console.print(summary)
-    for a in report.alerts:
+    for a in report.alerts:  # each with what to do about it: an alert without its action is half a message
         colour = "red" if a.level == "alert" else "yellow"
-        console.print(f"[{colour}]{a.level}[/] {a.check}: {a.message}")
+        console.print(f"[{colour}]{a.level}[/] {a.check}: {escape(a.message)}")
+        console.print(f"  [dim]action:[/] {escape(a.action)}")
     if not report.alerts:
         console.print("[green]no threshold crossed[/]")
     console.print(f"written: {json_path}\nwritten: {html_path}")

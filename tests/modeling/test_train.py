@@ -34,7 +34,8 @@ def test_training_says_what_it_is_doing(sme: TrainResult) -> None:
     assert STEPS[0].startswith("building indicators and outcomes on 5 observation dates")
     for family in sme.families:
         mine = [s for s in STEPS if s.startswith(f"{family} (")]
-        assert mine[0].endswith("rows") and mine[-1].endswith("calibrating and testing")
+        assert mine[0].endswith("rows")
+        assert mine[-1].endswith("calibrating and testing")
     assert any(": round 25 (best so far " in s for s in STEPS)  # the boosting families report their rounds
 
 

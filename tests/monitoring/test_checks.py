@@ -177,6 +177,10 @@ def test_the_command_writes_json_and_html_from_the_store(tmp_path, monkeypatch: 
     assert data["reference"].startswith("the model's training population")
     assert {r["grade"] for r in data["backtest"]} == {"AAA", "AA", "A", "非信用户", "all"}
     assert len(data["csi"]) == len(load_catalogue("household").ids)
+    said = " ".join(result.output.split())
+    assert said.count("action:") == len(data["alerts"]) > 0  # every alert printed with what to do about it
+    for alert in data["alerts"]:
+        assert " ".join(alert["action"].split())[:60] in said
     page = (tmp_path / "m" / "monitoring-household-2023-06-30.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 3
     assert "Grade migration 2022-06-30 → 2023-06-30" in page
