@@ -156,7 +156,7 @@ def adapted_params(n_rows: int, n_bads: int) -> dict[str, object]:
     than 500 defaults, a hold-out would take a fifth of too few (German Credit's 300 bads: 60 to stop on), so
     the rounds are chosen by 5-fold cross-validation and the model refitted on every row (``"cv"``); with more,
     a stratified hold-out keeping ≥ 200 bads where it can (10–20 % of the rows). Measured on German Credit
-    (1,000 rows, 5 folds): the general model's AUC 0.776 with fixed defaults, 0.791 with this rule.
+    (1,000 rows, 5 folds, seed 0): the general model's AUC 0.774 with the fixed defaults, 0.795 with this rule.
     """
     if n_rows <= 0 or n_bads <= 0:
         raise ValueError("a PD model needs rows and defaults")
