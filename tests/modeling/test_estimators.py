@@ -232,3 +232,23 @@ def test_explain_works_on_a_fitted_estimator_and_a_plain_table(model) -> None:
     assert len(region_rows)
     assert region_rows["text_en"].str.match(r"region = (north|south|east|west) (raised|lowered) the risk").all()
     assert why["text_zh"].str.contains("违约风险").all()
+
+
+def test_german_credit_as_it_ships() -> None:
+    """A public dataset as it ships — text columns, 'good'/'bad' labels — straight into both families (the
+    README's analyst example). 5-fold AUC measured 0.795 (general model) and 0.794 (scorecard); published: logistic
+    regression 0.784, best ensemble 0.801 (Lessmann et al. 2015)."""
+    from pathlib import Path
+
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    loans = pd.read_csv(Path(__file__).parents[1] / "data" / "german_credit.csv.gz")
+    y = loans.pop("creditability").to_numpy()
+    aucs: dict[str, list[float]] = {"gbm": [], "scorecard": []}
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(loans, y):
+        for name, model in (("gbm", CreditGBM(bad_class="bad")), ("scorecard", ScorecardModel(bad_class="bad"))):
+            model.fit(loans.iloc[train], y[train])
+            aucs[name].append(roc_auc_score(y[test] == "bad", model.predict_proba(loans.iloc[test])[:, 1]))
+    assert np.mean(aucs["gbm"]) > 0.785
+    assert np.mean(aucs["scorecard"]) > 0.785
