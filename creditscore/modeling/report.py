@@ -52,6 +52,22 @@ def global_importance(result: TrainResult, family: str, sample: int = 5_000) -> 
     return frame.sort_values("mean_abs_contribution", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def fairness(result: TrainResult) -> dict[str, object]:
+    """The champion's treatment of groups on the test date (sex, age band, county; see
+    :mod:`creditscore.modeling.fairness`): the table and the thresholds crossed, each with its action."""
+    from creditscore.modeling.fairness import fairness_findings, fairness_table, load_fairness_config
+
+    config = load_fairness_config()
+    champ = result.families[result.champion]
+    frame = result.test_frame
+    table = fairness_table(frame["subject_id"], champ.test_pd, champ.bundle.scale.grade(champ.test_pd),
+                           frame["default"].to_numpy(), segment=result.segment, as_of=result.dates["test"][0],
+                           config=config)
+    findings = fairness_findings(table, overall_auc=champ.test["auc"], config=config)
+    return {"family": result.champion, "as_of": result.dates["test"][0], "table": table,
+            "findings": [f.model_dump() for f in findings]}
+
+
 def report_dict(result: TrainResult) -> dict[str, object]:
     fams = {}
     for family, r in result.families.items():
@@ -61,7 +77,13 @@ def report_dict(result: TrainResult) -> dict[str, object]:
                         "bundle_version": r.bundle.version_label}
     return {"segment": result.segment, "catalogue_version": result.catalogue.version,
             "catalogue_hash": result.catalogue.hash, "dates": result.dates, "champion": result.champion,
-            "champion_rule": result.rule, "oracle": result.oracle, "families": fams}
+            "champion_rule": result.rule, "oracle": result.oracle, "families": fams,
+            "fairness": _fairness_json(fairness(result))}
+
+
+def _fairness_json(found: dict[str, object]) -> dict[str, object]:
+    table = found["table"]
+    return {**found, "table": json.loads(table.to_json(orient="records")) if len(table) else []}
 
 
 def report_plots(result: TrainResult) -> dict[str, str]:
@@ -156,6 +178,15 @@ def write_report(result: TrainResult, folder: str | Path) -> tuple[Path, Path]:
                          for f, r in result.families.items()) + "</p>") if result.oracle else ""
     imgs = "".join(f'<figure><img src="data:image/png;base64,{b}" alt="{k}"></figure>' for k, b in plots.items())
     grade_tables = "".join(f"<h3>{html.escape(f)}</h3>{_table(r.grades)}" for f, r in result.families.items())
+    fair = data["fairness"]
+    shown = pd.DataFrame(fair["table"]).drop(columns=["grade_mix"], errors="ignore")
+    findings = "".join(f"<li><b>{html.escape(f['level'])}</b> {html.escape(f['message'])}<br>"
+                       f"<i>{html.escape(f['action'])}</i></li>" for f in fair["findings"])
+    fairness_html = (f"<p>{html.escape(fair['family'])} on {html.escape(fair['as_of'])}: sex and age band from the "
+                     f"resident ID, county from the ID or USCC — never model inputs (PIPL art. 24). Thresholds: "
+                     f"models/monitoring.yaml.</p>"
+                     + (f"<ul>{findings}</ul>" if findings else "<p>No threshold crossed.</p>")
+                     + (_table(shown) if len(shown) else ""))
     importance = "".join(f"<h3>{html.escape(f)}: mean |contribution| (log-odds), test date</h3>"
                          f"{_table(global_importance(result, f).head(15))}" for f in result.families)
     page = f"""<!doctype html><html lang="en"><meta charset="utf-8">
@@ -174,6 +205,7 @@ tested out of time on {result.dates["test"][0]} (12-month default, 90+ days past
 <h2>Plots</h2>{imgs}
 <h2>Grades on the test date</h2>{grade_tables}
 <h2>What drives the models</h2>{importance}
+<h2>Fairness 公平性</h2>{fairness_html}
 </html>"""
     html_path = out / "report.html"
     html_path.write_text(page, encoding="utf-8")

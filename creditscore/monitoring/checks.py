@@ -29,6 +29,7 @@ from creditscore.decisions.scorer import Scorer
 from creditscore.errors import InsufficientData
 from creditscore.features.catalogue import Catalogue
 from creditscore.modeling.bundle import ModelBundle
+from creditscore.modeling.fairness import FairnessConfig
 from creditscore.policy import Policy
 from creditscore.resources import MODELS_DIR
 from creditscore.store import Store
@@ -83,6 +84,7 @@ class MonitoringConfig(_Strict):
     backtest: BacktestConfig
     discrimination: DiscriminationConfig
     migration: MigrationConfig
+    fairness: FairnessConfig
 
 
 def load_monitoring_config(path: str | Path | None = None) -> MonitoringConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,10 @@ def test_report_is_written_with_plots(sme: TrainResult, tmp_path: Path) -> None:
     assert page.count("data:image/png;base64,") == 5
     assert "Oracle" in page
     assert '"champion"' in json_path.read_text(encoding="utf-8")
+    fairness = json.loads(json_path.read_text(encoding="utf-8"))["fairness"]
+    counties = [r for r in fairness["table"] if r["dimension"] == "county"]
+    assert sum(r["subjects"] for r in counties) == len(sme.test_frame)  # every firm in one county group
+    assert "Fairness 公平性" in page
 
 
 def test_observation_dates_leave_a_year_before_and_after(population: Population) -> None:
