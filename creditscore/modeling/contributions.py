@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from creditscore.modeling.bundle import ModelBundle
-from creditscore.modeling.estimators import CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
 
 __all__ = ["Explanation", "explain", "named_reasons"]
 
@@ -53,10 +53,17 @@ class Explanation:
         return pd.DataFrame(self.contributions, index=self.subjects, columns=self.feature_names)
 
 
-def explain(model: ModelBundle | CreditGBM | ScorecardModel, X: pd.DataFrame, *,  # noqa: N803
+def explain(model: ModelBundle | CreditGBM | ScorecardModel | BlendModel, X: pd.DataFrame, *,  # noqa: N803
             threads: int = 0) -> Explanation:
     """Contributions for every row of ``X``: a model bundle's indicators, or any fitted estimator of ours on the
     table it was fitted on (a plain DataFrame with its own columns — text and categories included)."""
+    if isinstance(model, BlendModel):  # weighted parts: contributions still add up to the margin
+        parts = [explain(model.scorecard_, X, threads=threads), explain(model.additive_, X, threads=threads)]
+        w = model.weights_
+        values = w[0] * parts[0].contributions + w[1] * parts[1].contributions
+        base = model.intercept_ + w[0] * parts[0].base_value + w[1] * parts[1].base_value
+        return Explanation(subjects=parts[0].subjects, feature_names=parts[0].feature_names, values=parts[0].values,
+                           contributions=values, base_value=base, margin=base + values.sum(axis=1))
     if isinstance(model, CreditGBM | ScorecardModel):
         return _explain_estimator(model, X, threads=threads)
     bundle = model

@@ -40,7 +40,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["CreditGBM", "ScorecardModel", "adapted_params"]
+__all__ = ["BlendModel", "CreditGBM", "ScorecardModel", "adapted_params"]
 
 _JSON_SPECIAL = re.compile(r'[\[\]{}":,]')
 
@@ -568,3 +568,71 @@ def _apply_bins(spec: dict[str, object], values: pd.Series) -> np.ndarray:
     idx = np.digitize(x, np.asarray(spec["splits"], dtype=float), right=False)
     out = woe[np.minimum(idx, len(woe) - 1)]
     return np.where(np.isnan(x), spec["woe_missing"], out)
+
+
+class BlendModel(_PDModel):
+    """A blended candidate: the scorecard's and the additive model's log-odds, added with fitted weights.
+
+    ``margin = intercept + w_scorecard × scorecard margin + w_additive × additive margin``. Both parts explain
+    themselves exactly per column (points, and one-column trees), so the blend does too: a column's contribution
+    is the weighted sum of its two contributions, and they still add up to the margin (:func:`explain`).
+
+    The weights are a logistic regression on the two margins where the parts did not see the rows: ``eval_set``
+    when given (the trainer's validation date), otherwise 5-fold out-of-fold margins of the training rows.
+    """
+
+    def __init__(self, *, monotone_constraints: Sequence[int] | None = None,
+                 categorical_features: Sequence[str | int] | None = None, bad_class: object = None,
+                 n_jobs: int = 2, random_state: int = 0) -> None:
+        self.monotone_constraints = monotone_constraints
+        self.categorical_features = categorical_features
+        self.bad_class = bad_class
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _parts(self, n_features: int) -> tuple[ScorecardModel, CreditGBM]:
+        shared = {"monotone_constraints": self.monotone_constraints,
+                  "categorical_features": self.categorical_features, "bad_class": self.bad_class}
+        return (ScorecardModel(**shared),
+                CreditGBM(**shared, interaction_constraints=[[i] for i in range(n_features)], num_leaves=4,
+                          max_depth=2, n_jobs=self.n_jobs, random_state=self.random_state))
+
+    def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None) -> BlendModel:  # noqa: N803
+        """Fit both parts on ``X, y``, then the weights on margins the parts did not train on."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+
+        frame = X if isinstance(X, pd.DataFrame) else _as_frame(np.asarray(X, dtype=float))
+        target = np.asarray(y)
+        self.classes_ = _check_binary(target, self.bad_class)
+        self.scorecard_, self.additive_ = self._parts(frame.shape[1])
+        self.scorecard_.fit(frame, target)
+        self.additive_.fit(frame, target)
+        if eval_set is not None:
+            held = eval_set[0] if isinstance(eval_set[0], pd.DataFrame) else _as_frame(np.asarray(eval_set[0], float))
+            margins, outcome = self._margins(held), np.asarray(eval_set[1]) == self.classes_[1]
+        else:
+            margins, outcome = np.zeros((len(frame), 2)), target == self.classes_[1]
+            folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
+            for train, test in folds.split(frame, outcome):
+                scorecard, additive = self._parts(frame.shape[1])
+                scorecard.fit(frame.iloc[train], target[train])
+                additive.fit(frame.iloc[train], target[train])
+                margins[test] = np.column_stack([scorecard.decision_function(frame.iloc[test]),
+                                                 additive.decision_function(frame.iloc[test])])
+        weights = LogisticRegression(C=1e6, max_iter=1000).fit(margins, outcome)
+        self.weights_ = weights.coef_[0].copy()
+        self.intercept_ = float(weights.intercept_[0])
+        self.n_features_in_ = frame.shape[1]
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
+        return self
+
+    def _margins(self, X: object) -> np.ndarray:  # noqa: N803
+        frame = X if isinstance(X, pd.DataFrame) else _as_frame(np.asarray(X, dtype=float))
+        return np.column_stack([self.scorecard_.decision_function(frame), self.additive_.decision_function(frame)])
+
+    def decision_function(self, X: object) -> np.ndarray:  # noqa: N803
+        """Log-odds of default: intercept + the weighted margins of the two parts."""
+        check_is_fitted(self, "weights_")
+        return self.intercept_ + self._margins(X) @ self.weights_

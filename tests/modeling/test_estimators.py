@@ -252,3 +252,25 @@ def test_german_credit_as_it_ships() -> None:
             aucs[name].append(roc_auc_score(y[test] == "bad", model.predict_proba(loans.iloc[test])[:, 1]))
     assert np.mean(aucs["gbm"]) > 0.785
     assert np.mean(aucs["scorecard"]) > 0.785
+
+
+def test_the_blend_adds_two_explainable_models_and_stays_exactly_explainable() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from creditscore.modeling.contributions import explain
+    from creditscore.modeling.estimators import BlendModel
+
+    X, y = _table(3000)  # noqa: N806
+    test_X, test_y = _table(2000, seed=9)  # noqa: N806
+    blend = BlendModel().fit(X, y)  # weights from 5-fold out-of-fold margins
+    assert (blend.weights_ > 0).all()  # both parts carry information
+    auc = roc_auc_score(test_y, blend.predict_proba(test_X)[:, 1])
+    parts = [roc_auc_score(test_y, m.decision_function(test_X)) for m in (blend.scorecard_, blend.additive_)]
+    assert auc > min(parts)
+    assert auc > max(parts) - 0.01
+    e = explain(blend, test_X.iloc[:100])
+    np.testing.assert_allclose(e.margin, blend.decision_function(test_X.iloc[:100]), atol=1e-9)
+    held = BlendModel(bad_class="bad").fit(X, np.where(y == 1, "bad", "good"),
+                                           eval_set=(test_X, np.where(test_y == 1, "bad", "good")))
+    assert list(held.classes_) == ["good", "bad"]
+    assert roc_auc_score(test_y, held.predict_proba(test_X)[:, 1]) > 0.75
