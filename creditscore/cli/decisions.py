@@ -174,8 +174,9 @@ def train(
     segment: Annotated[Segment, typer.Option(help="sme (firms) or household", case_sensitive=False)] = Segment.SME,
     source: Annotated[str, typer.Option(help="store (the credit information store) or synthetic (a generated "
                                               "population, with the oracle AUC in the report)")] = "store",
-    families: Annotated[str, typer.Option(help="comma-separated: gbm, additive, scorecard")]
-    = "gbm,additive,scorecard",
+    families: Annotated[str, typer.Option(help="comma-separated: gbm, additive, scorecard, blend (the scorecard's "
+                                                "and the additive model's log-odds, weighted)")]
+    = "gbm,additive,scorecard,blend",
     firms: Annotated[int, typer.Option(help="synthetic source: firms")] = 30_000,
     households: Annotated[int, typer.Option(help="synthetic source: households")] = 30_000,
     seed: Annotated[int, typer.Option(help="synthetic source: seed")] = 7,

@@ -2,7 +2,8 @@
 
 A bundle is a folder of plain files, no pickle:
 
-* ``model.txt`` — LightGBM's own text format, or ``scorecard.json`` (bins, WOE, coefficients);
+* ``model.txt`` — LightGBM's own text format, and/or ``scorecard.json`` (bins, WOE, coefficients): a blend has
+  both, its weights in ``bundle.json`` (``blend``);
 * ``calibrator.json`` — margin → PD;
 * ``scale.json`` — the master scale the grades come from;
 * ``bundle.json`` — segment, family, feature order, catalogue version and hash, training
@@ -31,7 +32,7 @@ from creditscore.errors import ModelMismatch
 from creditscore.features.catalogue import Catalogue
 from creditscore.modeling.additive import AdditiveExplainer
 from creditscore.modeling.calibration import Calibrator
-from creditscore.modeling.estimators import CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
 from creditscore.modeling.scales import MasterScale
 from creditscore.resources import DEMO_BUNDLES
 
@@ -100,7 +101,7 @@ def read_manifest(folder: Path) -> dict[str, object]:
             raise ModelMismatch(f"bundle {folder}: bundle.json records no hash for {name}")
     return meta
 
-FAMILIES = ("gbm", "scorecard", "additive")
+FAMILIES = ("gbm", "scorecard", "additive", "blend")
 
 
 def library_versions() -> dict[str, str]:
@@ -129,19 +130,26 @@ class ModelBundle:
     meta: dict[str, object] = field(default_factory=dict)
 
     @classmethod
-    def from_estimator(cls, estimator: CreditGBM | ScorecardModel, *, segment: str, family: str,
+    def from_estimator(cls, estimator: CreditGBM | ScorecardModel | BlendModel, *, segment: str, family: str,
                        catalogue: Catalogue, calibrator: Calibrator, scale: MasterScale,
                        meta: dict[str, object] | None = None) -> ModelBundle:
-        booster = lgb.Booster(model_str=estimator.model_string()) if isinstance(estimator, CreditGBM) else None
-        scorecard = estimator if isinstance(estimator, ScorecardModel) else None
+        meta = dict(meta or {})
+        if isinstance(estimator, BlendModel):  # both parts, and the weights that add their margins
+            meta["blend"] = {"weights": [float(w) for w in estimator.weights_], "intercept": estimator.intercept_}
+            meta["contribution_centres"] = estimator.scorecard_.contribution_centres_.tolist()
+            booster = lgb.Booster(model_str=estimator.additive_.model_string())
+            scorecard = estimator.scorecard_
+        else:
+            booster = lgb.Booster(model_str=estimator.model_string()) if isinstance(estimator, CreditGBM) else None
+            scorecard = estimator if isinstance(estimator, ScorecardModel) else None
         return cls(segment=segment, family=family, feature_names=list(catalogue.ids),
                    catalogue_version=catalogue.version, catalogue_hash=catalogue.hash, calibrator=calibrator,
-                   scale=scale, booster=booster, scorecard=scorecard, meta=dict(meta or {}))
+                   scale=scale, booster=booster, scorecard=scorecard, meta=meta)
 
     @functools.cached_property
     def additive_explainer(self) -> AdditiveExplainer | None:
         """The exact fast explainer when every tree uses a single indicator (the bundle says so)."""
-        if self.booster is None or self.meta.get("explainer") != "additive":
+        if self.booster is None or self.meta.get("explainer") not in ("additive", "blend"):
             return None
         return AdditiveExplainer.from_booster(self.booster)
 
@@ -164,9 +172,21 @@ class ModelBundle:
                                 f"got an array of shape {arr.shape}")
         return arr
 
+    @property
+    def blend(self) -> dict[str, object] | None:
+        """A blend's weights (scorecard, additive) and intercept; None for a single model."""
+        return self.meta.get("blend")  # type: ignore[return-value]
+
     def margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Log-odds of default before calibration (what the explanations decompose)."""
         matrix = self.matrix(X)
+        if self.blend is not None:
+            assert self.booster is not None
+            assert self.scorecard is not None
+            w = self.blend["weights"]
+            additive = self.booster.predict(matrix, raw_score=True, num_threads=1 if len(matrix) < 1000 else 0)
+            points = self.scorecard.decision_function(pd.DataFrame(matrix, columns=self.feature_names))
+            return self.blend["intercept"] + w[0] * points + w[1] * additive
         if self.booster is not None:
             return self.booster.predict(matrix, raw_score=True, num_threads=1 if len(matrix) < 1000 else 0)
         assert self.scorecard is not None
@@ -188,8 +208,7 @@ class ModelBundle:
             (out / stale).unlink(missing_ok=True)
         if self.booster is not None:
             (out / "model.txt").write_text(self.booster.model_to_string(), encoding="utf-8")
-        else:
-            assert self.scorecard is not None
+        if self.scorecard is not None:
             (out / "scorecard.json").write_text(self.scorecard.to_json(), encoding="utf-8")
         (out / "calibrator.json").write_text(json.dumps(self.calibrator.to_dict()), encoding="utf-8")
         (out / "scale.json").write_text(self.scale.model_dump_json(indent=1), encoding="utf-8")
@@ -223,7 +242,7 @@ class ModelBundle:
         try:
             if (src / "model.txt").is_file():
                 booster = lgb.Booster(model_file=str(src / "model.txt"))
-            else:
+            if booster is None or "blend" in meta:
                 scorecard = ScorecardModel.from_json((src / "scorecard.json").read_text(encoding="utf-8"))
             calibrator = Calibrator.from_dict(json.loads((src / "calibrator.json").read_text(encoding="utf-8")))
             scale = MasterScale.model_validate_json((src / "scale.json").read_text(encoding="utf-8"))

@@ -70,7 +70,16 @@ def explain(model: ModelBundle | CreditGBM | ScorecardModel | BlendModel, X: pd.
     matrix = bundle.matrix(X)
     threads = threads or (1 if len(matrix) < 1000 else 0)  # a few rows: one thread, no OpenMP fan-out
     additive = bundle.additive_explainer
-    if additive is not None:
+    if bundle.blend is not None:  # weighted parts: one-column trees and points, still adding up to the margin
+        assert additive is not None
+        w = bundle.blend["weights"]
+        sc = bundle.scorecard
+        centres = np.asarray(bundle.meta["contribution_centres"], float)
+        points = sc._woe(pd.DataFrame(matrix, columns=bundle.feature_names)) * sc.coef_ - centres
+        trees = additive.contributions(bundle.booster, matrix, threads=threads)
+        values = w[0] * points + w[1] * trees
+        base = float(bundle.blend["intercept"] + w[0] * (sc.intercept_ + centres.sum()) + w[1] * additive.base_value)
+    elif additive is not None:
         values = additive.contributions(bundle.booster, matrix, threads=threads)
         base = additive.base_value
     elif bundle.booster is not None:

@@ -628,6 +628,20 @@ class BlendModel(_PDModel):
             self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
         return self
 
+    @classmethod
+    def of_parts(cls, scorecard: ScorecardModel, additive: CreditGBM, X: object, y: object) -> BlendModel:  # noqa: N803
+        """A blend of two parts already fitted (a trainer's families), weighted on held-out ``X, y``."""
+        from sklearn.linear_model import LogisticRegression
+
+        blend = cls(bad_class=scorecard.bad_class)
+        blend.classes_ = scorecard.classes_
+        blend.scorecard_, blend.additive_ = scorecard, additive
+        outcome = np.asarray(y) == blend.classes_[1]
+        weights = LogisticRegression(C=1e6, max_iter=1000).fit(blend._margins(X), outcome)
+        blend.weights_, blend.intercept_ = weights.coef_[0].copy(), float(weights.intercept_[0])
+        blend.n_features_in_ = scorecard.n_features_in_
+        return blend
+
     def _margins(self, X: object) -> np.ndarray:  # noqa: N803
         frame = X if isinstance(X, pd.DataFrame) else _as_frame(np.asarray(X, dtype=float))
         return np.column_stack([self.scorecard_.decision_function(frame), self.additive_.decision_function(frame)])

@@ -28,7 +28,7 @@ from creditscore.features.catalogue import Catalogue
 from creditscore.modeling import metrics
 from creditscore.modeling.bundle import ModelBundle
 from creditscore.modeling.calibration import Calibrator
-from creditscore.modeling.estimators import CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
 from creditscore.modeling.scales import MasterScale, load_scales
 from creditscore.policy import Policy, load_policy
 
@@ -66,7 +66,7 @@ class TrainResult:
         return self.families[self.champion].bundle
 
 
-def make_estimator(family: str, catalogue: Catalogue) -> CreditGBM | ScorecardModel:
+def make_estimator(family: str, catalogue: Catalogue) -> CreditGBM | ScorecardModel | BlendModel:
     """The estimator of a family, constrained by the catalogue's directions of risk."""
     mono = catalogue.monotone_constraints
     cats = catalogue.categorical
@@ -79,10 +79,12 @@ def make_estimator(family: str, catalogue: Catalogue) -> CreditGBM | ScorecardMo
                          n_estimators=1500, learning_rate=0.05)
     if family == "scorecard":
         return ScorecardModel(monotone_constraints=mono, categorical_features=cats)
-    raise InvalidValue(f"unknown model family {family!r}; expected gbm, additive or scorecard")
+    if family == "blend":  # the trainer builds it from the scorecard and additive families it fitted
+        return BlendModel(monotone_constraints=mono, categorical_features=cats)
+    raise InvalidValue(f"unknown model family {family!r}; expected gbm, additive, scorecard or blend")
 
 
-EXPLANATION_COST = ("scorecard", "additive", "gbm")  # cheapest to explain first
+EXPLANATION_COST = ("scorecard", "additive", "blend", "gbm")  # cheapest to explain first
 
 
 def choose_champion(validation_auc: dict[str, float], tie_auc: float = 0.005) -> tuple[str, str]:
@@ -161,16 +163,29 @@ def train_segment(
     # PDs are calibrated to the long-run default rate of every date before the test date (through the cycle).
     central_tendency = float(np.concatenate([y["train"], y["valid"]]).mean())
     results: dict[str, FamilyResult] = {}
-    for family in families:
+    fitted: dict[str, object] = {}
+    # the blend adds the scorecard's and the additive model's margins: fitted last, from those two
+    ordered = sorted(families, key=lambda f: f == "blend")
+    for family in ordered:
         started = time.perf_counter()
         estimator = make_estimator(family, catalogue)
         step = f"{family} ({len(results) + 1}/{len(families)})"
         say(f"{step}: fitting on {len(y['train']):,} rows")
-        if isinstance(estimator, CreditGBM):
+        if isinstance(estimator, BlendModel):
+            pieces = []
+            for part in ("scorecard", "additive"):
+                if part not in fitted:
+                    say(f"{step}: fitting its {part} part")
+                    fitted[part] = make_estimator(part, catalogue).fit(X["train"], y["train"],
+                                                                       eval_set=(X["valid"], y["valid"]))
+                pieces.append(fitted[part])
+            estimator = BlendModel.of_parts(*pieces, X["valid"], y["valid"])
+        elif isinstance(estimator, CreditGBM):
             estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]),
                           progress=lambda n, best, step=step: say(f"{step}: round {n} (best so far {best})"))
         else:
             estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]))
+        fitted[family] = estimator
         say(f"{step}: calibrating and testing")
         calibrator = Calibrator().fit(estimator.decision_function(X["valid"]), y["valid"],
                                       central_tendency=central_tendency)
@@ -179,8 +194,8 @@ def train_segment(
             # explanations are relative to the average training subject, as TreeSHAP's are
             centres = {"contribution_centres": estimator.contribution_centres_.tolist()}
         meta = {"training_windows": window, "rows": {k: len(v) for k, v in y.items()},
-                "explainer": "additive" if family == "additive" else ("points" if family == "scorecard"
-                                                                        else "treeshap"),
+                "explainer": {"additive": "additive", "scorecard": "points", "blend": "blend"}.get(family,
+                                                                                                 "treeshap"),
                 "version": f"{segment}-{family}-{pd.Timestamp.now(tz='UTC'):%Y%m%d%H%M%S}", **centres}
         bundle = ModelBundle.from_estimator(estimator, segment=segment, family=family, catalogue=catalogue,
                                             calibrator=calibrator, scale=scale, meta=meta)

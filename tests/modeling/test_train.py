@@ -132,3 +132,24 @@ def test_shipped_demo_bundles_match_the_catalogue(segment: str) -> None:
     frame = pd.DataFrame([[0.0] * len(catalogue.ids)], columns=catalogue.ids)
     assert bundle.predict(frame)["grade"].iloc[0] in bundle.scale.names
     assert (DEMO_BUNDLES / segment / "model.txt").stat().st_size < 1_000_000
+
+
+def test_the_blend_is_a_family_of_the_champion_rule(population: Population, tmp_path: Path) -> None:
+    """Built from the scorecard and additive families already fitted, weighted on the validation date; its
+    bundle saves, loads, predicts the same and explains exactly (contributions add up to its margin)."""
+    from creditscore.modeling.bundle import ModelBundle
+    from creditscore.modeling.contributions import explain
+
+    result = train_segment(population.tables, "household", population.observation_dates(),
+                           families=["blend", "scorecard", "additive"])
+    assert set(result.families) == {"blend", "scorecard", "additive"}
+    blend = result.families["blend"]
+    weights = blend.bundle.blend["weights"]
+    assert all(w > 0 for w in weights)
+    assert blend.validation["auc"] >= min(result.families[f].validation["auc"] for f in ("scorecard", "additive"))
+    assert result.champion in result.families  # entered in the rule like the others
+    again = ModelBundle.load(blend.bundle.save(tmp_path / "blend"), catalogue=result.catalogue)
+    X = blend.test_features.iloc[:300]  # noqa: N806
+    pd.testing.assert_frame_equal(again.predict(X), blend.bundle.predict(X))
+    e = explain(again, X)
+    np.testing.assert_allclose(e.margin, again.margin(X), atol=1e-9)
