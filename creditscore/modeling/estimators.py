@@ -90,7 +90,7 @@ class _Table:
             elif isinstance(values.dtype, pd.CategoricalDtype):
                 self.categories[name] = [str(c) for c in values.cat.categories]
             elif not pd.api.types.is_numeric_dtype(values):
-                self.categories[name] = sorted({str(v) for v in values.dropna()})
+                self.categories[name] = sorted(values.dropna().astype("string").unique())
             elif name in categorical and (values.dropna() < 0).any():
                 raise ValueError(f"column {name!r}: a categorical column of numbers must hold codes ≥ 0 "
                                  f"(or be text / pandas category)")
@@ -119,10 +119,8 @@ class _Table:
         out = np.empty((len(frame), len(self.names)), dtype=float)
         for j, (name, column) in enumerate(zip(self.names, frame.columns, strict=True)):
             values = frame[column]
-            if name in self.categories:
-                text = values.astype(object).where(values.notna(), None)
-                text = pd.Series([None if v is None else str(v) for v in text], dtype=object)
-                codes = pd.Categorical(text, categories=self.categories[name]).codes.astype(float)
+            if name in self.categories:  # vectorised: a Python call per value made scoring 3× slower
+                codes = pd.Categorical(values.astype("string"), categories=self.categories[name]).codes.astype(float)
                 codes[codes < 0] = np.nan
                 out[:, j] = codes
             elif name in self.boolean:
