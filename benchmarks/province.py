@@ -232,7 +232,7 @@ def main() -> None:
         common = ["grade-all", "--segment", "household", "--as-of", AS_OF, "--feeds", str(feeds),
                   "--partitions", str(args.partitions)]
         if "local" in args.engines:
-            run = cli([*common, "--out", str(base / "local")], env)
+            run = cli([*common, "--out", str(base / "local"), "--keep-plan"], env)  # the joins below read it
             graded = grades_of(base / "local")
             row["local"] = {**run, "rows": len(graded), "rows_per_s": len(graded) / run["seconds"]}
             print(f"  local engine: {len(graded):,} graded in {run['seconds']:.0f} s = "

@@ -354,6 +354,8 @@ def grade_all_command(
                                              "spark-submit sets it)")] = "local[2]",
     feeds: Annotated[Path | None, typer.Option(help="read the records from these Parquet feeds (one folder per "
                                                     "record kind) instead of the store")] = None,
+    keep_plan: Annotated[bool, typer.Option(help="keep _plan (the subjects' ids / the feeds split by partition) "
+                                                 "after the run; removed by default")] = False,
 ) -> None:
     """Grade everyone as of a date, partition by partition (resumable), with progress and a summary.
 
@@ -387,7 +389,7 @@ def grade_all_command(
                        rate=f"{rows / seconds:,.0f} rows/s" if rows and seconds else "")
 
         summary = grade_all(store, segment, _as_of(as_of) or dt.date.today(), out, partitions=partitions,
-                            workers=workers, progress=progress, feeds=feeds)
+                            workers=workers, progress=progress, feeds=feeds, keep_plan=keep_plan)
     resumed = f" ({summary.done_before} found done: resumed)" if summary.done_before else ""
     console.print(f"{summary.partitions} partitions{resumed}; {summary.rows:,} graded in this run in "
                   f"{summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s)", markup=False)

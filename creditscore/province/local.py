@@ -65,15 +65,29 @@ class RunSummary:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def _plan(store: Store, segment: Segment, out: Path, partitions: int, as_of: dt.date) -> None:
-    plan = out / "_plan"
-    meta = {"segment": segment.value, "as_of": as_of.isoformat(), "partitions": partitions}
-    if (plan / "plan.json").is_file():
-        before = json.loads((plan / "plan.json").read_text())
+def _claim(out: Path, meta: dict[str, object]) -> None:
+    """``run.json`` says which run a folder holds: a run with other settings is refused, not mixed in."""
+    path = out / "run.json"
+    if path.is_file():
+        before = json.loads(path.read_text())
         if before != meta:
             raise InvalidValue(f"{out} holds a run of {before}; this run is {meta}: use another folder")
         return
+    path.write_text(json.dumps(meta))
+
+
+def _private(plan: Path) -> Path:
+    """The plan folder, readable by its owner only: it holds the subjects' identifiers until the run ends."""
     plan.mkdir(parents=True, exist_ok=True)
+    os.chmod(plan, 0o700)
+    return plan
+
+
+def _plan(store: Store, segment: Segment, out: Path, partitions: int, as_of: dt.date) -> None:
+    plan = out / "_plan"
+    if (plan / "plan.json").is_file():
+        return
+    _private(plan)
     kind = KINDS[segment.subject_kind]
     table = record_table(kind)
     column = table.c[kind.subject_column]
@@ -89,7 +103,7 @@ def _plan(store: Store, segment: Segment, out: Path, partitions: int, as_of: dt.
     finally:
         for h in handles:
             h.close()
-    (plan / "plan.json").write_text(json.dumps(meta))
+    (plan / "plan.json").write_text("{}")  # the plan is whole
 
 
 def _feed_schema(files: list[Path]) -> pa.Schema:
@@ -101,14 +115,11 @@ def _plan_feeds(feeds: Path, kinds: list[str], segment: Segment, out: Path, *, p
                 as_of: dt.date) -> None:
     """Each kind's rows appended to their partition's Parquet file, a record batch at a time."""
     plan = out / "_plan"
-    meta = {"segment": segment.value, "as_of": as_of.isoformat(), "partitions": partitions, "feeds": str(feeds)}
     if (plan / "plan.json").is_file():
-        before = json.loads((plan / "plan.json").read_text())
-        if before != meta:
-            raise InvalidValue(f"{out} holds a run of {before}; this run is {meta}: use another folder")
         return
     if plan.exists():  # a plan killed half-written: made again from the start
         shutil.rmtree(plan)
+    _private(plan)
     for kind in kinds:
         files = sorted((feeds / kind).glob("*.parquet")) if (feeds / kind).is_dir() else []
         if not files:
@@ -134,7 +145,7 @@ def _plan_feeds(feeds: Path, kinds: list[str], segment: Segment, out: Path, *, p
         finally:
             for w in writers.values():
                 w.close()
-    (plan / "plan.json").write_text(json.dumps(meta))
+    (plan / "plan.json").write_text("{}")  # the plan is whole
 
 
 _BATCH = 500_000  # rows of a feed read at a time while planning
@@ -203,11 +214,13 @@ def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def grade_all(store: Store, segment: Segment | str, as_of: dt.date, out: str | Path, *, partitions: int = 16,
               workers: int = 2, progress: Progress | None = None, key: bytes | None = None,
-              feeds: str | Path | None = None) -> RunSummary:
+              feeds: str | Path | None = None, keep_plan: bool = False) -> RunSummary:
     """Grade every subject of ``segment`` as of ``as_of`` into ``out/part-NNNNN.parquet``.
 
     The records come from the store, or from ``feeds`` (one Parquet folder per record kind); the model is the
-    store's served one either way.
+    store's served one either way. The plan (``_plan``: the subjects' ids, or the feeds' rows split by partition)
+    is kept while partitions remain — a killed run resumes from it — and removed once every partition is written
+    (``keep_plan`` keeps it): no identifier is left behind in the output folder.
     """
     from creditscore.service.models import current_scorers
 
@@ -228,6 +241,12 @@ def grade_all(store: Store, segment: Segment | str, as_of: dt.date, out: str | P
         feeds = Path(feeds).resolve()
         if not feeds.is_dir():
             raise InvalidValue(f"{feeds}: no such folder of feeds")
+    _claim(out, {"segment": segment.value, "as_of": as_of.isoformat(), "partitions": partitions,
+                 "feeds": None if feeds is None else str(feeds)})
+    finished_before = all((out / f"part-{k:05d}.parquet").is_file() for k in range(partitions))
+    if finished_before:  # nothing left to grade: no plan needed
+        pass
+    elif feeds is not None:
         _plan_feeds(feeds, sorted(scorer.catalogue.sources() | {segment.subject_kind}), segment, out,
                     partitions=partitions, as_of=as_of)
     else:
@@ -251,6 +270,8 @@ def grade_all(store: Store, segment: Segment | str, as_of: dt.date, out: str | P
             finished += 1
             if progress:
                 progress(finished, partitions, rows)
+    if not keep_plan and all((out / f"part-{k:05d}.parquet").is_file() for k in range(partitions)):
+        shutil.rmtree(out / "_plan", ignore_errors=True)
     everyone: dict[str, int] = {}  # the whole run's grades, resumed partitions included
     for path in sorted(out.glob("part-*.parquet")):
         for g, c in pd.read_parquet(path, columns=["final_grade"])["final_grade"].value_counts().items():

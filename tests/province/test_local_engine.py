@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -111,11 +112,13 @@ def test_a_killed_run_resumes_and_never_writes_a_partition_twice(service: Gradin
     time.sleep(0.5)
     written = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*.parquet")}
     assert 0 < len(written) < 24
+    assert (out / "_plan").stat().st_mode & 0o077 == 0  # the killed run's plan: kept for the resume, owner only
     summary = grade_all(service.store, "sme", AS_OF, out, partitions=24, workers=2, key=KEY)
     assert summary.done_before >= len(written)
     after = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*.parquet")}
     assert len(after) == 24
     assert all(after[name] == stamp for name, stamp in written.items())  # none written twice
+    assert not (out / "_plan").exists()  # the subjects' ids go once every partition is written
     assert not list(out.glob("*.partial"))
     whole = _all(out)
     fresh = grade_all(service.store, "sme", AS_OF, tmp_path / "fresh", partitions=24, workers=2, key=KEY)
@@ -259,11 +262,14 @@ def test_the_cli_reads_feeds_and_assesses_villages(service: GradingService, tmp_
     assert "credit villages (信用村)" in result.output
     villages = pd.read_parquet(tmp_path / "out" / "villages.parquet")
     assert villages["households"].sum() == len(_all(tmp_path / "out"))
-    for path in (tmp_path / "out").rglob("*.parquet"):  # outputs: no full ID (the plan holds the feeds' rows)
-        if "_plan" not in path.parts:
+    assert not (tmp_path / "out" / "_plan").exists()  # the feeds' rows split by partition: gone with the run
+    for path in (tmp_path / "out").rglob("*"):  # no full ID anywhere in what the run leaves
+        if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
             text = frame.select_dtypes(exclude="number").astype(str)
             assert not text.apply(lambda c: c.str.contains(r"(?<!\d)\d{17}[\dX](?!\d)")).any().any(), path
+        elif path.is_file():
+            assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", path.read_text(errors="replace")), path
     missing = CliRunner().invoke(app, ["grade-all", "--segment", "household", "--out", str(tmp_path / "o"),
                                        "--feeds", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2
