@@ -131,7 +131,10 @@ def _plan_feeds(feeds: Path, kinds: list[str], segment: Segment, out: Path, *, p
         (plan / kind).mkdir(parents=True, exist_ok=True)
         writers: dict[int, pq.ParquetWriter] = {}
         try:
-            for batch in ds.dataset(files, schema=schema, format="parquet").to_batches(batch_size=_BATCH):
+            # one batch in memory at a time: the scanner's default read-ahead (16 batches, 4 files) held GBs
+            scanner = ds.dataset(files, schema=schema, format="parquet").to_batches(
+                batch_size=_BATCH, batch_readahead=0, fragment_readahead=0)
+            for batch in scanner:
                 if not batch.num_rows:
                     continue
                 parts = part_of(batch.column(column).to_pylist(), partitions)
