@@ -10,10 +10,10 @@ Groups are derived from the identifiers alone, as of the date, and used for noth
   characters (the registering authority's division).
 
 Per group: subjects, defaults, AUC, mean PD against the observed default rate (calibration), the grade mix and
-the **approval rate** (grades the configuration counts as approved). The **disparate-impact ratio** is a group's
-approval rate over the best-approved group's in the same dimension (the "four-fifths" rule: below 0.8 warrants
-a look, below 2/3 an alert); a group with fewer than ``min_count`` subjects is shown but not judged. Every
-finding names its action.
+the **approval rate** (the grades the policy lends to: ``loan_terms.<segment>.eligible_grades``). The
+**disparate-impact ratio** is a group's approval rate over the best-approved group's in the same dimension (the
+"four-fifths" rule: below 0.8 warrants a look, below 2/3 an alert); a group with fewer than ``min_count``
+subjects is shown but not judged. Every finding names its action.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ ACTION = ("Review the group's outcomes with the risk committee before the model 
 class FairnessConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    approved_grades: dict[str, list[str]]  # per segment: the grades counted as an approval
     impact_warn: float = Field(0.8, gt=0, le=1)  # approval-rate ratio to the best-approved group
     impact_alert: float = Field(2 / 3, gt=0, le=1)
     auc_gap: float = Field(0.05, gt=0, lt=0.5)  # a group's AUC this far below the whole population's
@@ -88,11 +87,14 @@ def groups_of(subject_ids: pd.Series, segment: str, as_of: object, config: Fairn
 
 
 def fairness_table(subject_ids: pd.Series, pd_: np.ndarray, grades: np.ndarray, default: np.ndarray | None, *,
-                   segment: str, as_of: object, config: FairnessConfig) -> pd.DataFrame:
-    """One row per dimension and group: counts, AUC, calibration, grade mix, approval rate, impact ratio."""
+                   segment: str, as_of: object, approved_grades: list[str], config: FairnessConfig) -> pd.DataFrame:
+    """One row per dimension and group: counts, AUC, calibration, grade mix, approval rate, impact ratio.
+
+    ``approved_grades``: the grades the policy lends to (its ``eligible_grades``), so the approval rate here is the
+    one the bank's decisions have."""
     subject_ids = pd.Series(np.asarray(subject_ids), dtype=object)
     groups = groups_of(subject_ids, segment, as_of, config)
-    approved = np.isin(np.asarray(grades).astype(str), config.approved_grades.get(segment, []))
+    approved = np.isin(np.asarray(grades).astype(str), approved_grades)
     frame = pd.DataFrame({"pd": np.asarray(pd_, float), "grade": np.asarray(grades).astype(str),
                           "approved": approved})
     if default is not None:

@@ -56,13 +56,16 @@ def fairness(result: TrainResult) -> dict[str, object]:
     """The champion's treatment of groups on the test date (sex, age band, county; see
     :mod:`creditscore.modeling.fairness`): the table and the thresholds crossed, each with its action."""
     from creditscore.modeling.fairness import fairness_findings, fairness_table, load_fairness_config
+    from creditscore.policy import load_policy
 
     config = load_fairness_config()
+    terms = load_policy().loan_terms
+    approved = list(getattr(terms, result.segment).eligible_grades) if terms is not None else []
     champ = result.families[result.champion]
     frame = result.test_frame
     table = fairness_table(frame["subject_id"], champ.test_pd, champ.bundle.scale.grade(champ.test_pd),
                            frame["default"].to_numpy(), segment=result.segment, as_of=result.dates["test"][0],
-                           config=config)
+                           approved_grades=approved, config=config)
     findings = fairness_findings(table, overall_auc=champ.test["auc"], config=config)
     return {"family": result.champion, "as_of": result.dates["test"][0], "table": table,
             "findings": [f.model_dump() for f in findings]}

@@ -18,20 +18,30 @@ from creditscore.records.ids import mask_resident_id
 from creditscore.records.subjects import Segment
 from creditscore.rural.villages import PLACE, assess_sums, household_positions, sums_of
 
-__all__ = ["OUTPUT_COLUMNS", "VILLAGE_COLUMNS", "grade_partition", "known_subjects", "output_columns", "part_of",
-           "pseudonym", "village_summary", "village_sums_of"]
+__all__ = ["OUTPUT_COLUMNS", "OUTPUT_TYPES", "VILLAGE_COLUMNS", "VILLAGE_TYPES", "grade_partition",
+           "known_subjects", "output_columns", "output_types", "part_of", "pseudonym", "village_summary",
+           "village_sums_of"]
 
-OUTPUT_COLUMNS = ["subject", "subject_key", "segment", "final_grade", "model_grade", "pd", "score", "eligible",
-                  "credit_line_yuan", "overrides", "reasons_zh", "reason_codes", "model_version", "policy_version",
-                  "as_of"]
+# the output's columns and their types (Spark SQL names: the Spark engine's schema is made from these)
+OUTPUT_TYPES = {"subject": "string", "subject_key": "string", "segment": "string", "final_grade": "string",
+                "model_grade": "string", "pd": "double", "score": "double", "eligible": "boolean",
+                "credit_line_yuan": "double", "overrides": "string", "reasons_zh": "string",
+                "reason_codes": "string", "model_version": "string", "policy_version": "string", "as_of": "string"}
 # a household's place and loan position as of the date: what its village's 信用村 assessment adds up
-VILLAGE_COLUMNS = [*PLACE, "credit_household", "borrower", "late", "outstanding_yuan", "npl_yuan"]
+VILLAGE_TYPES = {**dict.fromkeys(PLACE, "string"), "credit_household": "boolean", "borrower": "boolean",
+                 "late": "boolean", "outstanding_yuan": "double", "npl_yuan": "double"}
+OUTPUT_COLUMNS = list(OUTPUT_TYPES)
+VILLAGE_COLUMNS = list(VILLAGE_TYPES)
 _POSITION = {"credit": "credit_household", "outstanding": "outstanding_yuan", "npl": "npl_yuan"}
 
 
+def output_types(segment: Segment) -> dict[str, str]:
+    """The columns of a segment's output and their types: households carry their village's assessment inputs."""
+    return {**OUTPUT_TYPES, **(VILLAGE_TYPES if segment is Segment.HOUSEHOLD else {})}
+
+
 def output_columns(segment: Segment) -> list[str]:
-    """The columns of a segment's output: households carry their village's assessment inputs as well."""
-    return OUTPUT_COLUMNS + (VILLAGE_COLUMNS if segment is Segment.HOUSEHOLD else [])
+    return list(output_types(segment))
 
 
 def part_of(subject_ids: pd.Series | list[str], partitions: int) -> np.ndarray:

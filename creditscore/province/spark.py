@@ -17,26 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from creditscore.province.partition import grade_partition, output_columns
+from creditscore.province.partition import grade_partition, output_columns, output_types
 from creditscore.records.contracts import KINDS, FieldType
 from creditscore.records.subjects import Segment
 from creditscore.store import Store
 from creditscore.store.db import typed_frame
 from creditscore.synth.province import as_dates
 
-__all__ = ["SCHEMA", "VILLAGE_SCHEMA", "export_records", "grade_all_spark", "kinds_for", "schema", "session",
-           "village_sums"]
-
-SCHEMA = ("subject string, subject_key string, segment string, final_grade string, model_grade string, pd double, "
-          "score double, eligible boolean, credit_line_yuan double, overrides string, reasons_zh string, "
-          "reason_codes string, model_version string, policy_version string, as_of string")
-VILLAGE_SCHEMA = ("township_code string, township_name string, village_code string, village_name string, "
-                  "credit_household boolean, borrower boolean, late boolean, outstanding_yuan double, npl_yuan double")
-
+__all__ = ["export_records", "grade_all_spark", "kinds_for", "schema", "session", "village_sums"]
 
 def schema(segment: Segment) -> str:
-    """The Spark schema of a segment's output (:func:`~creditscore.province.partition.output_columns`)."""
-    return SCHEMA + (", " + VILLAGE_SCHEMA if segment is Segment.HOUSEHOLD else "")
+    """The Spark schema of a segment's output, from :func:`~creditscore.province.partition.output_types`."""
+    return ", ".join(f"{name} {kind}" for name, kind in output_types(segment).items())
 
 
 def session(master: str | None = None, app_name: str = "creditscore") -> object:

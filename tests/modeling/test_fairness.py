@@ -13,6 +13,7 @@ from creditscore.modeling.fairness import fairness_findings, fairness_table, gro
 from creditscore.records.ids import generate_resident_id
 
 AS_OF = "2024-06-30"
+APPROVED = ["AAA", "AA", "A"]  # the policy's household eligible grades
 
 
 def _people(n: int, seed: int = 1) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -47,7 +48,8 @@ def test_a_group_approved_much_less_raises_an_alert_with_its_action() -> None:
     pd_ = np.where(female, rng.uniform(0.02, 0.12, len(ids)), rng.uniform(0.0, 0.06, len(ids)))
     grades = np.where(pd_ < 0.05, "AA", "非信用户")  # women approved far less often
     default = (rng.random(len(ids)) < pd_).astype(int)
-    table = fairness_table(pd.Series(ids), pd_, grades, default, segment="household", as_of=AS_OF, config=config)
+    table = fairness_table(pd.Series(ids), pd_, grades, default, segment="household", as_of=AS_OF,
+                           approved_grades=APPROVED, config=config)
     sex = table[table["dimension"] == "sex"].set_index("group")
     assert sex.loc["男", "impact_ratio"] == pytest.approx(1.0)
     assert sex.loc["女", "impact_ratio"] < config.impact_alert
@@ -65,9 +67,10 @@ def test_equal_treatment_raises_nothing_and_small_groups_are_not_judged() -> Non
     pd_ = rng.uniform(0, 0.1, len(ids))
     grades = np.where(pd_ < 0.06, "A", "非信用户")
     default = (rng.random(len(ids)) < pd_).astype(int)
-    table = fairness_table(pd.Series(ids), pd_, grades, default, segment="household", as_of=AS_OF, config=config)
+    table = fairness_table(pd.Series(ids), pd_, grades, default, segment="household", as_of=AS_OF,
+                           approved_grades=APPROVED, config=config)
     assert not [f for f in fairness_findings(table, overall_auc=None, config=config) if f.check == "impact"]
     tiny = fairness_table(pd.Series(ids[:30]), pd_[:30], grades[:30], default[:30], segment="household",
-                          as_of=AS_OF, config=config)
+                          as_of=AS_OF, approved_grades=APPROVED, config=config)
     assert not tiny["judged"].any()
     assert fairness_findings(tiny, overall_auc=0.9, config=config) == []
