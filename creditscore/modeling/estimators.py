@@ -120,7 +120,8 @@ class _Table:
         for j, (name, column) in enumerate(zip(self.names, frame.columns, strict=True)):
             values = frame[column]
             if name in self.categories:  # vectorised: a Python call per value made scoring 3× slower
-                codes = pd.Categorical(values.astype("string"), categories=self.categories[name]).codes.astype(float)
+                known = pd.Index(self.categories[name], dtype="string")
+                codes = known.get_indexer(values.astype("string")).astype(float)  # unseen and missing: -1
                 codes[codes < 0] = np.nan
                 out[:, j] = codes
             elif name in self.boolean:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
-import re
 import signal
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from creditscore.province.partition import pseudonym
 from creditscore.records.ids import mask_resident_id
 from creditscore.records.subjects import Segment
 from creditscore.service.grading import GradingService
-from tests.helpers import synthetic_service
+from tests.helpers import frame_text, full_resident_ids, synthetic_service
 
 AS_OF = dt.date(2024, 6, 30)
 
@@ -67,8 +66,7 @@ def test_every_subject_gets_what_the_single_subject_path_gives(service: GradingS
         assert row["pd"] == pytest.approx(alone.pd, abs=1e-9)
         assert row["reasons_zh"] == "；".join(r.text_zh for r in alone.reasons if r.kind == "adverse")
     if segment is Segment.HOUSEHOLD:  # no full ID anywhere in the output
-        text = out.reset_index()[["subject_key", "subject", "reasons_zh", "overrides", "reason_codes"]]
-        assert not text.apply(lambda c: c.astype(str).str.contains(r"(?<!\d)\d{17}[\dX](?!\d)")).any().any()
+        assert not full_resident_ids(frame_text(out.reset_index()))
 
 
 KIND_ID = {Segment.SME: "uscc", Segment.HOUSEHOLD: "head_id"}
@@ -265,11 +263,9 @@ def test_the_cli_reads_feeds_and_assesses_villages(service: GradingService, tmp_
     assert not (tmp_path / "out" / "_plan").exists()  # the feeds' rows split by partition: gone with the run
     for path in (tmp_path / "out").rglob("*"):  # no full ID anywhere in what the run leaves
         if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-            text = frame.select_dtypes(exclude="number").astype(str)
-            assert not text.apply(lambda c: c.str.contains(r"(?<!\d)\d{17}[\dX](?!\d)")).any().any(), path
+            assert not full_resident_ids(frame_text(pd.read_parquet(path))), path
         elif path.is_file():
-            assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", path.read_text(errors="replace")), path
+            assert not full_resident_ids(path.read_text(errors="replace")), path
     missing = CliRunner().invoke(app, ["grade-all", "--segment", "household", "--out", str(tmp_path / "o"),
                                        "--feeds", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2

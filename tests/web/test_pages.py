@@ -15,9 +15,8 @@ from creditscore.records.ids import mask_resident_id
 from creditscore.service.audit import query_audit
 from creditscore.store import Store
 from creditscore.synth.rosters import write_township_workbook
+from tests.helpers import full_resident_ids
 from tests.web.conftest import csrf_of
-
-FULL_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])")
 
 
 def _firm(store: Store) -> tuple[str, str]:
@@ -76,7 +75,7 @@ def test_a_household_needs_its_consent_and_never_shows_the_full_id(as_role, stor
                                        "authorization_ref": "SQ-2024-0001"})
     assert card.status_code == 200
     assert "评级（政策调整后）" in card.text
-    assert not FULL_ID.search(card.text)
+    assert not full_resident_ids(card.text)
     line = query_audit(store, subject=mask_resident_id(head))
     assert (line["route"] == "web_household_grade").any()
     assert line["authorization_ref"].iloc[0] == "SQ-2024-0001"
@@ -134,7 +133,7 @@ def test_an_assessor_grades_a_township_workbook_and_maps_a_column(as_role, store
     html = page.text
     assert "信用村评定" in html
     assert "<svg" in html  # the criteria charts
-    assert not FULL_ID.search(html)
+    assert not full_resident_ids(html)
     assert "有误的行" in html
     graded = int(re.search(r"已评级 <strong>(\d+)</strong>", html).group(1))
     rejected = int(re.search(r"有误 <strong>(\d+)</strong>", html).group(1))
@@ -208,7 +207,7 @@ def test_an_admin_creates_a_user_and_reads_and_exports_the_audit_log(as_role, st
     export = c.get("/admin/audit", params={"route": "web_admin_create_user", "format": "csv"})
     assert export.headers["content-type"].startswith("text/csv")
     assert "web_admin_create_user" in export.text
-    assert not FULL_ID.search(c.get("/admin/audit").text)
+    assert not full_resident_ids(c.get("/admin/audit").text)
     bad = c.get("/admin/audit", params={"since": "yesterday"})
     assert bad.status_code == 422
 
