@@ -29,16 +29,19 @@ def monitor(
     out: Annotated[Path, typer.Option(help="folder for the JSON and HTML reports")] = Path("monitoring"),
     fail_on_alert: Annotated[bool, typer.Option(help="exit with code 1 when an alert fires (for schedulers)")]
     = False,
+    thresholds: Annotated[Path | None, typer.Option(help="a thresholds file like models/monitoring.yaml (the "
+                                                          "default): a committee's own limits")] = None,
 ) -> None:
     """PSI of score and grades, CSI per indicator, grade migration, back-testing and alerts; JSON + HTML."""
     import pandas as pd
 
     from creditscore.decisions.scorer import load_scorer, resolve_ref
-    from creditscore.monitoring.checks import monitor_store
+    from creditscore.monitoring.checks import load_monitoring_config, monitor_store
     from creditscore.monitoring.report import write_monitoring_report
     from creditscore.service.models import current_scorers
 
     segment_ = Segment.of(segment)
+    config = load_monitoring_config(thresholds)  # before the store: a wrong file is refused at once
     store = _store()
     store.init()
     scorer = load_scorer(segment_, ref=resolve_ref(segment_, model)) if model else current_scorers(store)[segment_]
@@ -53,7 +56,7 @@ def monitor(
     with console.status(f"monitoring {segment} on {when.date()}…"):
         report = monitor_store(store, scorer, when,
                                reference_dates=[d for d in reference.split(",") if d] or None,
-                               previous_date=previous or None)
+                               previous_date=previous or None, config=config)
         json_path, html_path = write_monitoring_report(report, out)
     summary = Table(title=f"{segment} model monitoring — {report.current_date}", show_header=False)
     summary.add_row("model", report.model_version)

@@ -100,15 +100,23 @@ def choose_champion(validation_auc: dict[str, float], tie_auc: float = 0.005) ->
 
 
 def observation_dates(records: dict[str, pd.DataFrame], *, month_day: tuple[int, int] = (6, 30)) -> list[pd.Timestamp]:
-    """30 June of each year with a year of history before it and a full year of outcomes after it."""
+    """30 June of each year with a year of records before it, loans outstanding on it, and a full year of
+    outcomes after it.
+
+    A platform's records often go back further than the banks' loan book it is joined with: a date before the
+    first loan has no one to learn from, and is not a date.
+    """
     published = [f["published_on"].dropna() for f in records.values() if "published_on" in f and len(f)]
     if not published:
         raise InsufficientData("no records: nothing to train on (load data first: creditscore demo-data)")
     first = min(p.min() for p in published)
     end = max(p.max() for p in published)
+    loans = records.get("loans")
+    first_loan = loans["opened_on"].min() if loans is not None and len(loans) else first
     m, d = month_day
     return [pd.Timestamp(y, m, d) for y in range(first.year + 1, end.year + 1)
             if pd.Timestamp(y, m, d) - first >= pd.Timedelta(days=365)
+            and pd.Timestamp(y, m, d) >= first_loan
             and pd.Timestamp(y, m, d) + pd.Timedelta(days=365) <= end]
 
 

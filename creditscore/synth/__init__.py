@@ -45,7 +45,12 @@ class SynthConfig:
     seed: int = 20240630
     n_firms: int = 3_000
     n_households: int = 4_000
-    start_year: int = 2019
+    #: Records begin in ``start_year``; banks lend (and defaults are drawn) from 30 June of ``first_loan_year``.
+    #: The years between are history: a subject's indicators on the first observation date look back three
+    #: years (a tax-grade trend needs three ratings, a growth rate two years of payments) as on the last one,
+    #: so a model's training population and today's are alike and monitoring sees no drift of our own making.
+    start_year: int = 2016
+    first_loan_year: int = 2020
     end_year: int = 2025
     households_per_village: int = 120
     #: Share of records that a department sends again in a later file (duplicates across files).
@@ -77,7 +82,7 @@ class Population:
 
     def observation_dates(self) -> list[pd.Timestamp]:
         """Dates (30 June) at which defaults over the next 12 months were drawn from the true PD."""
-        return observation_dates(self.years)
+        return observation_dates(self.years, first=self.config.first_loan_year)
 
     def _records(self, segment: str) -> dict[str, pd.DataFrame]:
         kind = Segment.of(segment).subject_type.value
@@ -134,6 +139,10 @@ def generate(config: SynthConfig | None = None) -> Population:
     config = config or SynthConfig()
     rng = np.random.default_rng(config.seed)
     ids = random.Random(config.seed)
+    if not config.start_year < config.first_loan_year <= config.end_year - 1:
+        raise InvalidValue(f"years: need start_year < first_loan_year < end_year, got {config.start_year}, "
+                           f"{config.first_loan_year}, {config.end_year} (the book needs a year of history before "
+                           "it and a year of outcomes after its first date)")
     years = np.arange(config.start_year, config.end_year + 1)
     end = pd.Timestamp(config.end_year, 12, 31)
 
@@ -145,7 +154,7 @@ def generate(config: SynthConfig | None = None) -> Population:
     hh_rec = dict(homes.records, loans=hh_book.loans, delinquencies=hh_book.delinquencies)
     size_index = firms.firms["size_class"].map({"micro": 0, "small": 1, "medium": 2}).to_numpy()
     households = homes.households
-    for t in observation_dates(years):
+    for t in observation_dates(years, first=config.first_loan_year):
         y = t.year - years[0]
         # SMEs: better and bigger firms borrow more often (banks select), so the book is not the population.
         logit = sme_logit(firms.firms, sme_rec, quality=firms.quality, years=years, t=t)

@@ -52,6 +52,8 @@ PROVINCE_ABBR = {"41": "豫", "13": "冀", "37": "鲁", "51": "川"}
 AUTHORITIES = [("市场监督管理局", "市监"), ("生态环境局", "环"), ("应急管理局", "应急"), ("税务局", "税"),
                ("人力资源和社会保障局", "人社"), ("住房和城乡建设局", "住建")]
 RHO = 0.85
+#: Mean age of the firms alive on any date (years); the population grows at its inverse.
+FIRM_MEAN_AGE_YEARS = 6.0
 
 
 @dataclass
@@ -76,7 +78,6 @@ def latent_paths(rng: np.random.Generator, n: int, n_years: int, rho: float = RH
 def make_firms(rng: np.random.Generator, ids: random.Random, n: int, years: np.ndarray,
                counties: pd.DataFrame) -> FirmWorld:
     n_years = len(years)
-    horizon_start = year_start(years[:1])[0]
     horizon_end = year_start(np.array([years[-1] + 1]))[0] - DAY
 
     ind = rng.choice(len(INDUSTRIES), n, p=[x[2] for x in INDUSTRIES])
@@ -88,14 +89,11 @@ def make_firms(rng: np.random.Generator, ids: random.Random, n: int, years: np.n
     hi = np.array([SIZES[s][3][1] for s in size])
     employees = rng.integers(lo, hi + 1)
 
-    # A quarter of the firms are founded during the horizon: they start with tax grade M.
-    new = rng.random(n) < 0.25
-    age_days = (rng.exponential(6.0, n) * 365 + 200).astype(int)
-    registered = np.where(
-        new,
-        horizon_start + days(rng.integers(0, (horizon_end - horizon_start) // DAY - 200, n)),
-        horizon_start - days(age_days),
-    )
+    # The number of firms grows by a sixth a year (registered market entities have grown 10–15 % a year), so
+    # the ages of the firms alive on any date are exponential with mean 6 years: the same on the first
+    # observation date as on the last. (A population that only aged would drift by construction, and a model's
+    # monitoring would alert on its own training population.) Firms founded in the horizon start at grade M.
+    registered = horizon_end - days((rng.exponential(FIRM_MEAN_AGE_YEARS, n) * 365).astype(int))
     effects = (np.array([INDUSTRIES[i][3] for i in ind]) + np.array([SIZES[s][2] for s in size])
                + county_effect[county])
     quality = latent_paths(rng, n, n_years) + effects[:, None]

@@ -37,10 +37,12 @@ EVALUATION_EFFECT = {"excellent": -0.6, "good": -0.2, "fair": 0.2, "poor": 0.8, 
 LATENT_WEIGHT = 0.35
 
 
-def observation_dates(years: np.ndarray) -> list[pd.Timestamp]:
-    """30 June of each year whose following 12 months lie inside the horizon."""
+def observation_dates(years: np.ndarray, *, first: int | None = None) -> list[pd.Timestamp]:
+    """30 June of each year from ``first`` (default: the second year) whose following 12 months lie inside the
+    horizon."""
     m, d = OBSERVATION_MONTH_DAY
-    return [pd.Timestamp(int(y), m, d) for y in years[1:] if pd.Timestamp(int(y) + 1, m, d)
+    first = int(years[1]) if first is None else first
+    return [pd.Timestamp(int(y), m, d) for y in years if int(y) >= first and pd.Timestamp(int(y) + 1, m, d)
             <= pd.Timestamp(int(years[-1]), 12, 31)]
 
 

@@ -202,7 +202,7 @@ def test_recourse_the_suggested_changes_applied_to_the_records_give_the_promised
     grades = list(service.models.scorer(Segment.SME).scale.names)
     candidates = set()
     for kind in ("wage_arrears", "social_insurance_arrears", "market_listings", "court_listings"):
-        frame = store.records(kind)
+        frame = store.records(kind, as_of=AS_OF)  # firms founded later have no report on the date
         column = "uscc" if "uscc" in frame else "subject_id"
         candidates |= set(frame[column].astype(str))
     promised = 0

@@ -179,3 +179,21 @@ def test_csv_feeds_with_chinese_headers(tmp_path: Path) -> None:
     assert header.startswith("统一社会信用代码,行政处罚决定书文号,处罚决定日期")
     body = written["penalties"][0].read_text(encoding="utf-8")
     assert "一般" in body or "严重" in body
+
+
+def test_the_years_must_leave_history_before_the_book_and_outcomes_after_it() -> None:
+    from creditscore.errors import InvalidValue
+    from creditscore.synth import SynthConfig, generate
+
+    for years in ({"start_year": 2020, "first_loan_year": 2020}, {"first_loan_year": 2025}):
+        with pytest.raises(InvalidValue, match="need start_year < first_loan_year < end_year"):
+            generate(SynthConfig(n_firms=10, n_households=10, **years))
+
+
+def test_firms_ages_are_alike_on_every_observation_date(population: Population) -> None:
+    firms = population.tables["enterprises"]
+    medians = []
+    for t in population.observation_dates():
+        alive = firms[firms["registered_on"] <= t]
+        medians.append(((t - alive["registered_on"]).dt.days / 365).median())
+    assert max(medians) - min(medians) < 0.6, medians  # a population that only aged: +4 years over the dates
