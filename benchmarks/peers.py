@@ -1,7 +1,7 @@
 """The project's model families beside the peers an analyst would try, on the same folds, in one run.
 
     pip install -e '.[peers]'        # toad and scorecardpy (optbinning and LightGBM are dependencies already)
-    python benchmarks/peers.py [--firms 10000] [--folds 5]
+    python benchmarks/peers.py [--firms 20000] [--folds 5]
 
 Datasets: UCI German Credit as it ships (``tests/data/german_credit.csv.gz``: text columns, "good"/"bad") and
 the synthetic firms' indicators on one observation date with their next-12-month default. Each model is fitted on
@@ -146,7 +146,10 @@ def evaluate(name: str, fit: Fit, X: pd.DataFrame, y: np.ndarray, folds: int) ->
                 warnings.simplefilter("ignore")
                 predict(many)
             rate.append(len(many) / (time.perf_counter() - started))
-    except Exception as exc:  # a peer that cannot take the data is a finding, reported as such
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a peer that cannot take the data is a finding, reported as such; toad's Rust
+        # core panics on some columns (pyo3's PanicException is a BaseException, not an Exception)
         return {"model": name, "error": f"{type(exc).__name__}: {str(exc)[:160]}"}
     return {"model": name, "auc": float(np.mean(aucs)), "auc_sd": float(np.std(aucs)), "ks": float(np.mean(kss)),
             "brier": float(np.mean(briers)), "fit_s": float(np.median(fit_s)), "rows_per_s": float(np.median(rate))}
@@ -170,8 +173,9 @@ def synthetic(firms: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--firms", type=int, default=10_000)
+    parser.add_argument("--firms", type=int, default=20_000)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "benchmarks", help="folder for peers.json")
     args = parser.parse_args()
     results = {}
     for dataset, (X, y) in (("German Credit", german()), (f"synthetic firms ({args.firms:,})",  # noqa: N806
@@ -188,7 +192,7 @@ def main() -> None:
                 print(f"  {name:<32}{r['auc']:>8.4f} ±{r['auc_sd']:.3f}{r['ks']:>8.3f}{r['brier']:>8.4f}"
                       f"{r['fit_s']:>8.2f}{r['rows_per_s']:>14,.0f}", flush=True)
         results[dataset] = rows
-    out = ROOT / "build" / "benchmarks"
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     (out / "peers.json").write_text(json.dumps(results, indent=1))
     print(f"\nwritten: {out / 'peers.json'}")

@@ -208,6 +208,7 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["local", "spark"], choices=["local", "spark"])
     parser.add_argument("--folder", type=Path, default=Path("/tmp/province-bench"))
     parser.add_argument("--keep", action="store_true", help="keep the feeds and outputs")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "benchmarks", help="folder for province.json")
     args = parser.parse_args()
 
     from creditscore.synth.province import write_province_feeds
@@ -278,7 +279,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     estimate(results)
-    out = ROOT / "build" / "benchmarks"
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     (out / "province.json").write_text(json.dumps(results, indent=2, default=str))
     print(f"\nwritten: {out / 'province.json'}")
