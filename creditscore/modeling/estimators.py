@@ -37,6 +37,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -336,7 +337,15 @@ class CreditGBM(_PDModel):
                        *([_every(25, progress)] if progress else [])],
         )
         self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
+        self._warn_if_capped()
         return self
+
+    def _warn_if_capped(self) -> None:
+        """Say so when early stopping never stopped: the model may want more trees than it was allowed."""
+        if self.best_iteration_ >= self.n_estimators:
+            warnings.warn(f"early stopping did not stop: all {self.n_estimators} rounds were used and the validation "
+                          "loss was still falling; raise n_estimators (or learning_rate) to let the model converge",
+                          ConvergenceWarning, stacklevel=3)
 
     def _fit_by_cv(self, frame: pd.DataFrame, target: np.ndarray, cats: list[int],
                    progress: Callable[[int, int], None] | None) -> CreditGBM:
@@ -352,6 +361,7 @@ class CreditGBM(_PDModel):
         rounds = len(next(iter(found.values())))
         self.booster_ = lgb.train(params, data, num_boost_round=rounds)
         self.best_iteration_ = rounds
+        self._warn_if_capped()
         return self
 
     @staticmethod

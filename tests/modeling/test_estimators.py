@@ -274,3 +274,20 @@ def test_the_blend_adds_two_explainable_models_and_stays_exactly_explainable() -
                                            eval_set=(test_X, np.where(test_y == 1, "bad", "good")))
     assert list(held.classes_) == ["good", "bad"]
     assert roc_auc_score(test_y, held.predict_proba(test_X)[:, 1]) > 0.75
+
+
+def test_the_gbm_says_when_early_stopping_never_stopped() -> None:
+    """All the rounds used and the validation loss still falling: the analyst is told to allow more (a 50,000-row
+    loan set used all 600 trees in every fold, silently)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=4000), "b": rng.normal(size=4000)})  # noqa: N806
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(X["a"] * 2 - 1)))).astype(int)
+    for validation in (0.2, "cv"):  # the hold-out and the cross-validated rounds
+        with pytest.warns(ConvergenceWarning, match="all 5 rounds were used"):
+            CreditGBM(n_estimators=5, validation_fraction=validation).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = CreditGBM().fit(X, y)  # stops by itself
+    assert model.best_iteration_ < 600
