@@ -54,6 +54,16 @@ def _as_frame(X: object, names: Sequence[str] | None = None) -> pd.DataFrame:  #
     return pd.DataFrame(arr, columns=cols)
 
 
+def _refuse_times(frame: pd.DataFrame) -> None:
+    """Dates and durations are neither numbers nor categories to a PD model: taken as categories, every date would
+    be a level of its own (and tomorrow's unseen), so they are refused with what to do instead."""
+    times = [str(c) for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])
+             or pd.api.types.is_timedelta64_dtype(frame[c])]
+    if times:
+        raise ValueError(f"columns {times} hold dates or durations: give the model a number instead (e.g. days "
+                         "from the date to the observation date) or a category (e.g. the year)")
+
+
 def _check_binary(y: object, bad_class: object = None) -> np.ndarray:
     """``classes_`` as ``[not a default, default]``: ``predict_proba(X)[:, 1]`` is always the PD."""
     kind = type_of_target(y, input_name="y", raise_unknown=True)
@@ -293,6 +303,7 @@ class CreditGBM(_PDModel):
         ``progress(round, best round)`` is called every 25 rounds: a large table takes minutes.
         """
         if isinstance(X, pd.DataFrame):
+            _refuse_times(X)
             table = _Table(X, {str(c) for c in self._named(X, self.categorical_features or [])})
             matrix = table.encode(X)
             Xa, ya = validate_data(self, pd.DataFrame(matrix, columns=table.names), y,  # noqa: N806
@@ -464,6 +475,8 @@ class ScorecardModel(_PDModel):
 
         del eval_set  # a scorecard has no early stopping; accepted for a common interface
         names = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        if names is not None:
+            _refuse_times(X)
         Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=None if names else float)  # noqa: N806
         self.classes_ = _check_binary(ya, self.bad_class)
         target = (ya == self.classes_[1]).astype(int)
@@ -479,6 +492,10 @@ class ScorecardModel(_PDModel):
         for col, m in zip(frame.columns, mono, strict=True):
             values = frame[col]
             categorical = col in cats or not pd.api.types.is_numeric_dtype(values)
+            if values.isna().all():  # nothing to bin (a feed absent from this sample): neutral, as missing is
+                self.bins_.append({"name": str(col), "categorical": categorical, "woe": [0.0], "woe_special": 0.0,
+                                   "woe_missing": 0.0, **({"groups": [[]]} if categorical else {"splits": []})})
+                continue
             optb = OptimalBinning(name=str(col), dtype="categorical" if categorical else "numerical",
                                   monotonic_trend=None if categorical else trend[m], max_n_bins=self.max_n_bins,
                                   min_bin_size=self.min_bin_size, solver="cp")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from creditscore.modeling.estimators import CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
 
 
 def _data(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -291,3 +291,29 @@ def test_the_gbm_says_when_early_stopping_never_stopped() -> None:
         warnings.simplefilter("error", ConvergenceWarning)
         model = CreditGBM().fit(X, y)  # stops by itself
     assert model.best_iteration_ < 600
+
+
+@pytest.mark.parametrize("family", [CreditGBM, ScorecardModel, BlendModel])
+def test_an_empty_column_is_neutral_and_a_date_column_is_refused(family: type) -> None:
+    """Tables as analysts bring them: a column with no value in this sample (a feed that had not started) fits,
+    and adds nothing; a date column is refused with what to do (as categories, every date was a level of its
+    own)."""
+    from creditscore.modeling.contributions import explain
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"x": rng.normal(size=800), "k": rng.choice(["a", "b", "c"], 800)})  # noqa: N806
+    y = (rng.random(800) < 1 / (1 + np.exp(-(X["x"] * 1.5 - 1)))).astype(int)
+    model = family().fit(X.assign(empty=np.nan), y)
+    again = family().fit(X, y)
+    contributions = explain(model, X.assign(empty=np.nan).head(50))
+    assert np.allclose(contributions.contributions[:, list(contributions.feature_names).index("empty")], 0.0)
+    if family is not CreditGBM:  # the binned families give the column nothing at all: the same model
+        assert np.allclose(model.decision_function(X.assign(empty=np.nan)), again.decision_function(X), atol=1e-6)
+    if family is ScorecardModel:  # and it is saved and read like any other
+        table = X.assign(empty=np.nan)
+        assert np.array_equal(ScorecardModel.from_json(model.to_json()).decision_function(table),
+                              model.decision_function(table))
+        assert model.points(table)["empty"].nunique() == 1  # its share of the base points, the same for all
+    for when in (pd.date_range("2020-01-01", periods=800), pd.to_timedelta(rng.integers(0, 99, 800), unit="D")):
+        with pytest.raises(ValueError, match=r"\['when'\] hold dates or durations: give the model a number"):
+            family().fit(X.assign(when=when), y)
