@@ -40,7 +40,7 @@ def ours(family: str) -> Fit:
                                                num_leaves=4, max_depth=2),
                  "scorecard": ScorecardModel,
                  "blend": BlendModel}[family]().fit(X, y)
-        return lambda rows: model.predict_proba(rows)[:, 1]
+        return model.predict_pd
 
     return fit
 

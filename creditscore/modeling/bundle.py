@@ -185,12 +185,12 @@ class ModelBundle:
             assert self.scorecard is not None
             w = self.blend["weights"]
             additive = self.booster.predict(matrix, raw_score=True, num_threads=1 if len(matrix) < 1000 else 0)
-            points = self.scorecard.decision_function(pd.DataFrame(matrix, columns=self.feature_names))
+            points = self.scorecard.margin(pd.DataFrame(matrix, columns=self.feature_names))
             return self.blend["intercept"] + w[0] * points + w[1] * additive
         if self.booster is not None:
             return self.booster.predict(matrix, raw_score=True, num_threads=1 if len(matrix) < 1000 else 0)
         assert self.scorecard is not None
-        return self.scorecard.decision_function(pd.DataFrame(matrix, columns=self.feature_names))
+        return self.scorecard.margin(pd.DataFrame(matrix, columns=self.feature_names))
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:  # noqa: N803
         """PD (calibrated, 12 months), score and grade for each row."""

@@ -17,8 +17,11 @@ Both work on any table an analyst brings, so they can use them on their own data
   one) is *missing*, which LightGBM sends down the side its training found best for missing values and the
   scorecard gives the WOE of its Missing bin;
 * **any binary labels**: 0/1 and False/True mean "1/True is a default"; for any other labels (``'good'/'bad'``,
-  ``1/2``) ``bad_class`` names the default, or ``fit`` refuses — the PD is always the probability of default,
-  and ``classes_`` is ``[other, bad_class]`` so ``predict_proba(X)[:, 1]`` is that PD;
+  ``1/2``) ``bad_class`` names the default, or ``fit`` refuses. ``predict_pd(X)`` and ``margin(X)`` are always the
+  probability and log-odds *of default*; ``classes_`` is sorted as scikit-learn expects (``['bad', 'good']``), and
+  ``predict_proba`` / ``decision_function`` follow it, so scikit-learn's scorers, ``cross_val_score`` and
+  ``GridSearchCV`` measure the right thing (with ``classes_`` as ``[other, bad]`` a ``roc_auc`` scorer took
+  "good" as the positive class: AUC 0.21 for a 0.79 model);
 * what cannot work is a ``ValueError`` from here, never an abort inside LightGBM: a monotone constraint on a
   categorical column, columns at ``predict`` other than (or in another order than) at ``fit``.
 
@@ -64,8 +67,8 @@ def _refuse_times(frame: pd.DataFrame) -> None:
                          "from the date to the observation date) or a category (e.g. the year)")
 
 
-def _check_binary(y: object, bad_class: object = None) -> np.ndarray:
-    """``classes_`` as ``[not a default, default]``: ``predict_proba(X)[:, 1]`` is always the PD."""
+def _check_binary(y: object, bad_class: object = None) -> tuple[np.ndarray, object]:
+    """``classes_`` (sorted, as scikit-learn's scorers assume) and the label that means a default."""
     kind = type_of_target(y, input_name="y", raise_unknown=True)
     if kind != "binary":
         raise ValueError(f"Only binary classification is supported (default / no default). "
@@ -76,9 +79,9 @@ def _check_binary(y: object, bad_class: object = None) -> np.ndarray:
     if bad_class is not None:
         if bad_class not in classes.tolist():
             raise ValueError(f"bad_class={bad_class!r} is not one of y's classes {classes.tolist()}")
-        return np.array([c for c in classes if c != bad_class] + [bad_class], dtype=classes.dtype)
+        return classes, classes[classes.tolist().index(bad_class)]
     if set(classes.tolist()) <= {0, 1}:  # 0/1 and False/True: 1 (True) is a default
-        return classes
+        return classes, classes[1]
     labels = classes.tolist()  # plain Python values for the message
     raise ValueError(f"y's classes are {labels}: say which one is a default with bad_class= (e.g. "
                      f"bad_class={labels[0]!r}); the model would otherwise have to guess, and a wrong guess ranks "
@@ -179,18 +182,39 @@ def adapted_params(n_rows: int, n_bads: int) -> dict[str, object]:
 
 
 class _PDModel(ClassifierMixin, BaseEstimator):
-    """What both families share: probabilities and classes from ``decision_function`` (log-odds of default)."""
+    """What the families share: everything from ``margin`` (log-odds of default), each family's own.
 
-    def decision_function(self, X: object) -> np.ndarray:  # noqa: N803 - implemented by each family
+    ``classes_`` is sorted and ``bad_class_`` is the label of a default; ``predict_proba`` has a column per class
+    in that order and ``decision_function`` scores ``classes_[1]`` (scikit-learn's contract, which its scorers
+    rely on) — when the default sorts first (``'bad'`` < ``'good'``) it is the margin's negative.
+    """
+
+    def margin(self, X: object) -> np.ndarray:  # noqa: N803 - implemented by each family
+        """Log-odds of default, before calibration."""
         raise NotImplementedError
 
+    def predict_pd(self, X: object) -> np.ndarray:  # noqa: N803
+        """The probability of default, whatever the labels were."""
+        return 1 / (1 + np.exp(-self.margin(X)))
+
+    def _bad_is_last(self) -> bool:
+        check_is_fitted(self, "classes_")
+        return bool(self.classes_[1] == self.bad_class_)
+
+    def decision_function(self, X: object) -> np.ndarray:  # noqa: N803
+        """scikit-learn's score of ``classes_[1]``: the margin, or its negative when ``classes_[1]`` is not the
+        default."""
+        margin = self.margin(X)
+        return margin if self._bad_is_last() else -margin
+
     def predict_proba(self, X: object) -> np.ndarray:  # noqa: N803
-        p = 1 / (1 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
+        p = self.predict_pd(X)
+        return np.column_stack([1 - p, p] if self._bad_is_last() else [p, 1 - p])
 
     def predict(self, X: object) -> np.ndarray:  # noqa: N803
-        margin = self.decision_function(X)
-        return self.classes_[(margin > 0).astype(int)]
+        bad = self.margin(X) > 0
+        other = self.classes_[0] if self._bad_is_last() else self.classes_[1]
+        return np.where(bad, self.bad_class_, other).astype(self.classes_.dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -312,8 +336,8 @@ class CreditGBM(_PDModel):
         else:
             Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float)  # noqa: N806
             self.table_ = None
-        self.classes_ = _check_binary(ya, self.bad_class)
-        target = (ya == self.classes_[1]).astype(float)
+        self.classes_, self.bad_class_ = _check_binary(ya, self.bad_class)
+        target = (ya == self.bad_class_).astype(float)
         names = self.table_.safe if self.table_ is not None else [f"x{i}" for i in range(Xa.shape[1])]
         frame = pd.DataFrame(Xa, columns=names)
         cats = self._categorical_positions(names)
@@ -325,7 +349,7 @@ class CreditGBM(_PDModel):
             if unknown:
                 raise ValueError(f"eval_set's y has classes not in y: {sorted(unknown, key=str)}")
             valid = (pd.DataFrame(self._matrix(Xv, fitted=False), columns=names),
-                     (valid_y == self.classes_[1]).astype(float))
+                     (valid_y == self.bad_class_).astype(float))
             train = (frame, target)
         elif self.fitted_sizes_["validation_fraction"] == "cv" and min(target.sum(), len(target) - target.sum()) >= 2:
             return self._fit_by_cv(frame, target, cats, progress)
@@ -410,8 +434,8 @@ class CreditGBM(_PDModel):
             return table.encode(frame)
         return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
 
-    def decision_function(self, X: object) -> np.ndarray:  # noqa: N803
-        """The margin (log-odds of default) before calibration."""
+    def margin(self, X: object) -> np.ndarray:  # noqa: N803
+        """Log-odds of default, before calibration."""
         matrix = self._matrix(X)
         return self.booster_.predict(matrix, raw_score=True, num_iteration=self.best_iteration_)
 
@@ -478,8 +502,8 @@ class ScorecardModel(_PDModel):
         if names is not None:
             _refuse_times(X)
         Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=None if names else float)  # noqa: N806
-        self.classes_ = _check_binary(ya, self.bad_class)
-        target = (ya == self.classes_[1]).astype(int)
+        self.classes_, self.bad_class_ = _check_binary(ya, self.bad_class)
+        target = (ya == self.bad_class_).astype(int)
         frame = X if isinstance(X, pd.DataFrame) else _as_frame(Xa)
         if len({str(c) for c in frame.columns}) != frame.shape[1]:
             raise ValueError("column names repeat: every column needs a name of its own")
@@ -533,7 +557,7 @@ class ScorecardModel(_PDModel):
         arr = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
         return pd.DataFrame(arr, columns=[s["name"] for s in self.bins_])
 
-    def decision_function(self, X: object) -> np.ndarray:  # noqa: N803
+    def margin(self, X: object) -> np.ndarray:  # noqa: N803
         """Log-odds of default: intercept + Σ coefficient × WOE."""
         woe = self._woe(self._frame(X))
         return self.intercept_ + woe @ self.coef_
@@ -563,7 +587,7 @@ class ScorecardModel(_PDModel):
         model.bins_ = data["bins"]
         model.coef_ = np.array(data["coef"], dtype=float)
         model.intercept_ = float(data["intercept"])
-        model.classes_ = np.array([0, 1])
+        model.classes_, model.bad_class_ = np.array([0, 1]), 1  # a bundle's parts: the trainer's 0/1 labels
         model.n_features_in_ = len(model.bins_)
         model.feature_names_in_ = np.array([b["name"] for b in model.bins_], dtype=object)
         return model
@@ -634,22 +658,22 @@ class BlendModel(_PDModel):
 
         frame = X if isinstance(X, pd.DataFrame) else _as_frame(np.asarray(X, dtype=float))
         target = np.asarray(y)
-        self.classes_ = _check_binary(target, self.bad_class)
+        self.classes_, self.bad_class_ = _check_binary(target, self.bad_class)
         self.scorecard_, self.additive_ = self._parts(frame.shape[1])
         self.scorecard_.fit(frame, target)
         self.additive_.fit(frame, target)
         if eval_set is not None:
             held = eval_set[0] if isinstance(eval_set[0], pd.DataFrame) else _as_frame(np.asarray(eval_set[0], float))
-            margins, outcome = self._margins(held), np.asarray(eval_set[1]) == self.classes_[1]
+            margins, outcome = self._margins(held), np.asarray(eval_set[1]) == self.bad_class_
         else:
-            margins, outcome = np.zeros((len(frame), 2)), target == self.classes_[1]
+            margins, outcome = np.zeros((len(frame), 2)), target == self.bad_class_
             folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
             for train, test in folds.split(frame, outcome):
                 scorecard, additive = self._parts(frame.shape[1])
                 scorecard.fit(frame.iloc[train], target[train])
                 additive.fit(frame.iloc[train], target[train])
-                margins[test] = np.column_stack([scorecard.decision_function(frame.iloc[test]),
-                                                 additive.decision_function(frame.iloc[test])])
+                margins[test] = np.column_stack([scorecard.margin(frame.iloc[test]),
+                                                 additive.margin(frame.iloc[test])])
         weights = LogisticRegression(C=1e6, max_iter=1000).fit(margins, outcome)
         self.weights_ = weights.coef_[0].copy()
         self.intercept_ = float(weights.intercept_[0])
@@ -664,9 +688,9 @@ class BlendModel(_PDModel):
         from sklearn.linear_model import LogisticRegression
 
         blend = cls(bad_class=scorecard.bad_class)
-        blend.classes_ = scorecard.classes_
+        blend.classes_, blend.bad_class_ = scorecard.classes_, scorecard.bad_class_
         blend.scorecard_, blend.additive_ = scorecard, additive
-        outcome = np.asarray(y) == blend.classes_[1]
+        outcome = np.asarray(y) == blend.bad_class_
         weights = LogisticRegression(C=1e6, max_iter=1000).fit(blend._margins(X), outcome)
         blend.weights_, blend.intercept_ = weights.coef_[0].copy(), float(weights.intercept_[0])
         blend.n_features_in_ = scorecard.n_features_in_
@@ -674,9 +698,9 @@ class BlendModel(_PDModel):
 
     def _margins(self, X: object) -> np.ndarray:  # noqa: N803
         frame = X if isinstance(X, pd.DataFrame) else _as_frame(np.asarray(X, dtype=float))
-        return np.column_stack([self.scorecard_.decision_function(frame), self.additive_.decision_function(frame)])
+        return np.column_stack([self.scorecard_.margin(frame), self.additive_.margin(frame)])
 
-    def decision_function(self, X: object) -> np.ndarray:  # noqa: N803
+    def margin(self, X: object) -> np.ndarray:  # noqa: N803
         """Log-odds of default: intercept + the weighted margins of the two parts."""
         check_is_fitted(self, "weights_")
         return self.intercept_ + self._margins(X) @ self.weights_

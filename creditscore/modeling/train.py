@@ -195,7 +195,7 @@ def train_segment(
             estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]))
         fitted[family] = estimator
         say(f"{step}: calibrating and testing")
-        calibrator = Calibrator().fit(estimator.decision_function(X["valid"]), y["valid"],
+        calibrator = Calibrator().fit(estimator.margin(X["valid"]), y["valid"],
                                       central_tendency=central_tendency)
         centres = {}
         if isinstance(estimator, ScorecardModel):

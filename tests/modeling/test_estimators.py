@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ def test_the_checks_expected_to_fail_fail_only_for_naming_the_bad_class(model) -
     fitted = model.set_params(bad_class=2).fit(X, y + 1)
     assert list(fitted.classes_) == [1, 2]
     assert fitted.predict_proba(X).shape == (400, 2)
+    assert np.allclose(fitted.predict_proba(X)[:, 1], fitted.predict_pd(X))
 
 
 def test_gbm_respects_monotone_constraints() -> None:
@@ -159,9 +161,14 @@ def test_text_labels_need_the_bad_class_named(model) -> None:
     with pytest.raises(ValueError, match="bad_class="):
         model.fit(X, words)
     fitted = model.set_params(bad_class="bad").fit(X, words)
-    assert list(fitted.classes_) == ["good", "bad"]  # predict_proba[:, 1] is the probability of "bad"
-    assert roc_auc_score(words == "bad", fitted.predict_proba(X)[:, 1]) > 0.75
-    assert set(fitted.predict(X)) <= {"good", "bad"}
+    assert list(fitted.classes_) == ["bad", "good"]  # sorted, as scikit-learn's scorers assume
+    assert fitted.bad_class_ == "bad"
+    assert roc_auc_score(words == "bad", fitted.predict_pd(X)) > 0.75  # the PD, whatever the labels
+    assert np.array_equal(fitted.predict_proba(X)[:, 0], fitted.predict_pd(X))  # the column of "bad"
+    assert np.allclose(fitted.decision_function(X), -fitted.margin(X))  # scores classes_[1], "good"
+    assert roc_auc_score(words == "good", fitted.decision_function(X)) > 0.75
+    assert set(fitted.predict(X)) == {"good", "bad"}
+    assert (fitted.predict(X) == np.where(fitted.predict_pd(X) > 0.5, "bad", "good")).all()
     with pytest.raises(ValueError, match="not one of y's classes"):
         model.set_params(bad_class="default").fit(X, words)
 
@@ -238,8 +245,6 @@ def test_german_credit_as_it_ships() -> None:
     """A public dataset as it ships — text columns, 'good'/'bad' labels — straight into both families (the
     README's analyst example). 5-fold AUC measured 0.795 (general model) and 0.794 (scorecard); published: logistic
     regression 0.784, best ensemble 0.801 (Lessmann et al. 2015)."""
-    from pathlib import Path
-
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
@@ -249,7 +254,7 @@ def test_german_credit_as_it_ships() -> None:
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(loans, y):
         for name, model in (("gbm", CreditGBM(bad_class="bad")), ("scorecard", ScorecardModel(bad_class="bad"))):
             model.fit(loans.iloc[train], y[train])
-            aucs[name].append(roc_auc_score(y[test] == "bad", model.predict_proba(loans.iloc[test])[:, 1]))
+            aucs[name].append(roc_auc_score(y[test] == "bad", model.predict_pd(loans.iloc[test])))
     assert np.mean(aucs["gbm"]) > 0.785
     assert np.mean(aucs["scorecard"]) > 0.785
 
@@ -272,8 +277,9 @@ def test_the_blend_adds_two_explainable_models_and_stays_exactly_explainable() -
     np.testing.assert_allclose(e.margin, blend.decision_function(test_X.iloc[:100]), atol=1e-9)
     held = BlendModel(bad_class="bad").fit(X, np.where(y == 1, "bad", "good"),
                                            eval_set=(test_X, np.where(test_y == 1, "bad", "good")))
-    assert list(held.classes_) == ["good", "bad"]
-    assert roc_auc_score(test_y, held.predict_proba(test_X)[:, 1]) > 0.75
+    assert list(held.classes_) == ["bad", "good"]
+    assert roc_auc_score(test_y, held.predict_pd(test_X)) > 0.75
+    assert held.weights_.tolist() == pytest.approx(blend.weights_.tolist(), abs=0.5)  # the same sign: log-odds of bad
 
 
 def test_the_gbm_says_when_early_stopping_never_stopped() -> None:
@@ -317,3 +323,25 @@ def test_an_empty_column_is_neutral_and_a_date_column_is_refused(family: type) -
     for when in (pd.date_range("2020-01-01", periods=800), pd.to_timedelta(rng.integers(0, 99, 800), unit="D")):
         with pytest.raises(ValueError, match=r"\['when'\] hold dates or durations: give the model a number"):
             family().fit(X.assign(when=when), y)
+
+
+@pytest.mark.parametrize("family", [CreditGBM, ScorecardModel, BlendModel])
+def test_scikit_learns_scorers_and_searches_measure_the_right_class(family: type) -> None:
+    """German Credit as it ships ("good"/"bad"): cross_val_score's roc_auc and GridSearchCV see the model's real
+    discrimination — with classes_ as [other, bad] the scorer took "good" as positive and reported 0.21."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+
+    loans = pd.read_csv(Path(__file__).parents[1] / "data" / "german_credit.csv.gz")
+    X, y = loans.drop(columns="creditability"), loans["creditability"]  # noqa: N806
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = cross_val_score(family(bad_class="bad"), X, y, cv=folds, scoring="roc_auc")
+        assert scores.mean() > 0.75, scores
+        loss = cross_val_score(family(bad_class="bad"), X, y, cv=folds, scoring="neg_log_loss")
+        assert loss.mean() > -0.56, loss  # better than the base rate's 0.611 (the columns in classes_ order)
+        if family is CreditGBM:
+            search = GridSearchCV(family(bad_class="bad"), {"num_leaves": ["auto", 4]}, cv=folds,
+                                  scoring="roc_auc").fit(X, y)
+            assert search.best_score_ > 0.75
+
