@@ -42,7 +42,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 __all__ = ["BlendModel", "CreditGBM", "ScorecardModel", "adapted_params"]
 
@@ -65,6 +65,15 @@ def _refuse_times(frame: pd.DataFrame) -> None:
     if times:
         raise ValueError(f"columns {times} hold dates or durations: give the model a number instead (e.g. days "
                          "from the date to the observation date) or a category (e.g. the year)")
+
+
+def _weights(sample_weight: object, X: object, target: np.ndarray) -> np.ndarray:  # noqa: N803
+    """The rows' weights (ones if none), refused when the rows that weigh anything hold a single class."""
+    weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+    if len(np.unique(target[weight > 0])) < 2:
+        raise ValueError("the rows with a sample_weight above 0 hold only one class: a PD model needs both "
+                         "defaults and non-defaults")
+    return weight
 
 
 def _check_binary(y: object, bad_class: object = None) -> tuple[np.ndarray, object]:
@@ -320,11 +329,13 @@ class CreditGBM(_PDModel):
             params["interaction_constraints"] = [list(g) for g in self.interaction_constraints]
         return params
 
-    def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None,  # noqa: N803
+    def fit(self, X: object, y: object, sample_weight: object = None, *,  # noqa: N803
+            eval_set: tuple[object, object] | None = None,
             progress: Callable[[int, int], None] | None = None) -> CreditGBM:
         """Fit on ``X, y``; early-stop on ``eval_set`` (or an internal split of the training data).
 
-        ``progress(round, best round)`` is called every 25 rounds: a large table takes minutes.
+        ``sample_weight`` weighs each row's loss (an oversampled class, reject inference); the tree sizes still
+        count rows. ``progress(round, best round)`` is called every 25 rounds: a large table takes minutes.
         """
         if isinstance(X, pd.DataFrame):
             _refuse_times(X)
@@ -338,6 +349,7 @@ class CreditGBM(_PDModel):
             self.table_ = None
         self.classes_, self.bad_class_ = _check_binary(ya, self.bad_class)
         target = (ya == self.bad_class_).astype(float)
+        weight = _weights(sample_weight, Xa, target)
         names = self.table_.safe if self.table_ is not None else [f"x{i}" for i in range(Xa.shape[1])]
         frame = pd.DataFrame(Xa, columns=names)
         cats = self._categorical_positions(names)
@@ -350,9 +362,9 @@ class CreditGBM(_PDModel):
                 raise ValueError(f"eval_set's y has classes not in y: {sorted(unknown, key=str)}")
             valid = (pd.DataFrame(self._matrix(Xv, fitted=False), columns=names),
                      (valid_y == self.bad_class_).astype(float))
-            train = (frame, target)
+            train = (frame, target, weight)
         elif self.fitted_sizes_["validation_fraction"] == "cv" and min(target.sum(), len(target) - target.sum()) >= 2:
-            return self._fit_by_cv(frame, target, cats, progress)
+            return self._fit_by_cv(frame, target, weight, cats, progress)
         else:
             rng = np.random.default_rng(self.random_state)
             mask = np.zeros(len(frame), dtype=bool)
@@ -361,11 +373,13 @@ class CreditGBM(_PDModel):
                 share = self.fitted_sizes_["validation_fraction"]
                 share = 0.2 if share == "cv" else share  # too few of a class to cross-validate
                 mask[rng.choice(idx, max(1, round(len(idx) * share)), replace=False)] = True
-            train, valid = (frame[~mask], target[~mask]), (frame[mask], target[mask])
+            train = (frame[~mask], target[~mask], weight[~mask])
+            valid = (frame[mask], target[mask], weight[mask])
         params = self._params(frame.shape[1], cats)
         features = [names[j] for j in cats] or "auto"
-        dtrain = lgb.Dataset(train[0], train[1], categorical_feature=features, free_raw_data=True)
-        dvalid = lgb.Dataset(valid[0], valid[1], reference=dtrain, categorical_feature=features)
+        dtrain = lgb.Dataset(train[0], train[1], weight=train[2], categorical_feature=features, free_raw_data=True)
+        dvalid = lgb.Dataset(valid[0], valid[1], weight=valid[2] if len(valid) > 2 else None, reference=dtrain,
+                             categorical_feature=features)
         self.booster_ = lgb.train(
             params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dvalid],
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False),
@@ -382,13 +396,13 @@ class CreditGBM(_PDModel):
                           "loss was still falling; raise n_estimators (or learning_rate) to let the model converge",
                           ConvergenceWarning, stacklevel=3)
 
-    def _fit_by_cv(self, frame: pd.DataFrame, target: np.ndarray, cats: list[int],
+    def _fit_by_cv(self, frame: pd.DataFrame, target: np.ndarray, weight: np.ndarray, cats: list[int],
                    progress: Callable[[int, int], None] | None) -> CreditGBM:
         """Small data: the rounds chosen by stratified k-fold cross-validation, then one model on every row."""
         params = self._params(frame.shape[1], cats)
         features = [frame.columns[j] for j in cats] or "auto"
         folds = int(min(5, target.sum(), len(target) - target.sum()))
-        data = lgb.Dataset(frame, target, categorical_feature=features, free_raw_data=False)
+        data = lgb.Dataset(frame, target, weight=weight, categorical_feature=features, free_raw_data=False)
         found = lgb.cv(params, data, num_boost_round=self.n_estimators, nfold=folds, stratified=True,
                        seed=self.random_state,
                        callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False),
@@ -492,8 +506,10 @@ class ScorecardModel(_PDModel):
         self.base_score = base_score
         self.bad_class = bad_class
 
-    def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None) -> ScorecardModel:  # noqa: N803
-        """Bin each feature (monotone as declared), then fit the logistic regression on WOE values."""
+    def fit(self, X: object, y: object, sample_weight: object = None, *,  # noqa: N803
+            eval_set: tuple[object, object] | None = None) -> ScorecardModel:
+        """Bin each feature (monotone as declared), then fit the logistic regression on WOE values; a row's
+        ``sample_weight`` counts in both."""
         from optbinning import OptimalBinning
         from sklearn.linear_model import LogisticRegression
 
@@ -504,6 +520,7 @@ class ScorecardModel(_PDModel):
         Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=None if names else float)  # noqa: N806
         self.classes_, self.bad_class_ = _check_binary(ya, self.bad_class)
         target = (ya == self.bad_class_).astype(int)
+        weight = _weights(sample_weight, Xa, target)
         frame = X if isinstance(X, pd.DataFrame) else _as_frame(Xa)
         if len({str(c) for c in frame.columns}) != frame.shape[1]:
             raise ValueError("column names repeat: every column needs a name of its own")
@@ -530,11 +547,11 @@ class ScorecardModel(_PDModel):
             with warnings.catch_warnings():  # optbinning sets floats into integer columns: pandas 3 warns
                 warnings.filterwarnings("ignore", message=".*incompatible dtype.*")
                 warnings.filterwarnings("ignore", category=FutureWarning, module="optbinning")
-                optb.fit(x, target)
+                optb.fit(x, target, sample_weight=weight)
                 self.bins_.append(_bin_spec(optb, str(col), categorical))
         woe = self._woe(frame)
         self.logit_ = LogisticRegression(C=self.C, max_iter=1000)
-        self.logit_.fit(woe, target)
+        self.logit_.fit(woe, target, sample_weight=weight)
         self.coef_ = self.logit_.coef_[0].copy()
         self.intercept_ = float(self.logit_.intercept_[0])
         self.contribution_centres_ = (woe * self.coef_).mean(axis=0)  # contributions relative to the average
@@ -651,30 +668,34 @@ class BlendModel(_PDModel):
                 CreditGBM(**shared, interaction_constraints=[[i] for i in range(n_features)], num_leaves=4,
                           max_depth=2, n_jobs=self.n_jobs, random_state=self.random_state))
 
-    def fit(self, X: object, y: object, *, eval_set: tuple[object, object] | None = None) -> BlendModel:  # noqa: N803
-        """Fit both parts on ``X, y``, then the weights on margins the parts did not train on."""
+    def fit(self, X: object, y: object, sample_weight: object = None, *,  # noqa: N803
+            eval_set: tuple[object, object] | None = None) -> BlendModel:
+        """Fit both parts on ``X, y`` (rows weighed by ``sample_weight``), then the weights on margins the parts did
+        not train on."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
         frame = X if isinstance(X, pd.DataFrame) else _as_frame(np.asarray(X, dtype=float))
         target = np.asarray(y)
         self.classes_, self.bad_class_ = _check_binary(target, self.bad_class)
+        weight = _weights(sample_weight, frame, target == self.bad_class_)
         self.scorecard_, self.additive_ = self._parts(frame.shape[1])
-        self.scorecard_.fit(frame, target)
-        self.additive_.fit(frame, target)
+        self.scorecard_.fit(frame, target, weight)
+        self.additive_.fit(frame, target, weight)
         if eval_set is not None:
             held = eval_set[0] if isinstance(eval_set[0], pd.DataFrame) else _as_frame(np.asarray(eval_set[0], float))
             margins, outcome = self._margins(held), np.asarray(eval_set[1]) == self.bad_class_
+            weight = None  # the held-out rows are weighed alike
         else:
             margins, outcome = np.zeros((len(frame), 2)), target == self.bad_class_
             folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
             for train, test in folds.split(frame, outcome):
                 scorecard, additive = self._parts(frame.shape[1])
-                scorecard.fit(frame.iloc[train], target[train])
-                additive.fit(frame.iloc[train], target[train])
+                scorecard.fit(frame.iloc[train], target[train], weight[train])
+                additive.fit(frame.iloc[train], target[train], weight[train])
                 margins[test] = np.column_stack([scorecard.margin(frame.iloc[test]),
                                                  additive.margin(frame.iloc[test])])
-        weights = LogisticRegression(C=1e6, max_iter=1000).fit(margins, outcome)
+        weights = LogisticRegression(C=1e6, max_iter=1000).fit(margins, outcome, sample_weight=weight)
         self.weights_ = weights.coef_[0].copy()
         self.intercept_ = float(weights.intercept_[0])
         self.n_features_in_ = frame.shape[1]

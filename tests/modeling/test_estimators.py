@@ -27,12 +27,18 @@ def _data(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 # "good" for the default ranks borrowers backwards. Each is asserted below to fail for exactly that reason.
 NAMED_LABELS = dict.fromkeys(
     ("check_estimators_dtypes", "check_classifier_data_not_an_array", "check_classifiers_classes",
-     "check_fit2d_1feature"), "labels other than 0/1 need bad_class (refused by design)")
+     "check_fit2d_1feature", "check_sample_weights_shape", "check_sample_weights_not_overwritten",
+     "check_sample_weights_pandas_series", "check_sample_weights_not_an_array"),
+    "labels other than 0/1 need bad_class (refused by design)")
+# LightGBM's leaf sizes count rows, and the early-stopping hold-out draws rows: a row weighing 2 is not two rows.
+ROWS_NOT_WEIGHTS = {"check_sample_weight_equivalence_on_dense_data":
+                    "leaf sizes and the hold-out count rows, not weights (by design)"}
 
 
 @parametrize_with_checks([CreditGBM(n_estimators=20, min_child_samples=5, early_stopping_rounds=5),
                           ScorecardModel(max_n_bins=3, min_bin_size=0.1)],
-                         expected_failed_checks=lambda estimator: NAMED_LABELS)
+                         expected_failed_checks=lambda estimator: NAMED_LABELS | (
+                              ROWS_NOT_WEIGHTS if isinstance(estimator, CreditGBM) else {}))
 def test_sklearn_compatible(estimator, check) -> None:
     check(estimator)
 
@@ -42,7 +48,10 @@ def test_the_checks_expected_to_fail_fail_only_for_naming_the_bad_class(model) -
     X, y = _data(400)  # noqa: N806
     with pytest.raises(ValueError, match="bad_class="):
         model.fit(X, y + 1)  # labels 1 / 2: which is the default?
-    fitted = model.set_params(bad_class=2).fit(X, y + 1)
+    with pytest.raises(ValueError, match="bad_class="):
+        model.fit(X, y + 1, sample_weight=pd.Series(np.ones(400)))  # the sample-weight checks: the same reason
+    fitted = model.set_params(bad_class=2).fit(X, y + 1, sample_weight=pd.Series(np.ones(400)))
+    fitted = model.set_params(bad_class=2).fit(X, y + 1, sample_weight=[1.0] * 400)
     assert list(fitted.classes_) == [1, 2]
     assert fitted.predict_proba(X).shape == (400, 2)
     assert np.allclose(fitted.predict_proba(X)[:, 1], fitted.predict_pd(X))
@@ -344,4 +353,21 @@ def test_scikit_learns_scorers_and_searches_measure_the_right_class(family: type
             search = GridSearchCV(family(bad_class="bad"), {"num_leaves": ["auto", 4]}, cv=folds,
                                   scoring="roc_auc").fit(X, y)
             assert search.best_score_ > 0.75
+
+
+@pytest.mark.parametrize("family", [CreditGBM, ScorecardModel, BlendModel])
+def test_sample_weights_weigh_rows(family: type) -> None:
+    """Defaults weighed three times (an analyst's correction for a sample that under-counts them) raise the PD
+    about threefold in odds; rows of weight 0 that leave one class are refused with a reason."""
+    X, y = _table(3000)  # noqa: N806
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = family().fit(X, y)
+        heavier = family().fit(X, y, sample_weight=np.where(y == 1, 3.0, 1.0))
+    odds = np.exp(heavier.margin(X).mean() - plain.margin(X).mean())
+    assert 2.0 < odds < 4.5, odds
+    with pytest.raises(ValueError, match="only one class"):
+        family().fit(X, y, sample_weight=(y == 0).astype(float))
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        family().fit(X, y, sample_weight=-np.ones(len(y)))
 
