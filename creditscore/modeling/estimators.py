@@ -22,6 +22,7 @@ Both work on any table an analyst brings, so they can use them on their own data
   ``predict_proba`` / ``decision_function`` follow it, so scikit-learn's scorers, ``cross_val_score`` and
   ``GridSearchCV`` measure the right thing (with ``classes_`` as ``[other, bad]`` a ``roc_auc`` scorer took
   "good" as the positive class: AUC 0.21 for a 0.79 model);
+* **row weights**: ``fit(X, y, sample_weight)`` weighs each row's loss (and, in the scorecard, its binning);
 * what cannot work is a ``ValueError`` from here, never an abort inside LightGBM: a monotone constraint on a
   categorical column, columns at ``predict`` other than (or in another order than) at ``fit``.
 

@@ -368,6 +368,6 @@ def test_sample_weights_weigh_rows(family: type) -> None:
     assert 2.0 < odds < 4.5, odds
     with pytest.raises(ValueError, match="only one class"):
         family().fit(X, y, sample_weight=(y == 0).astype(float))
-    with pytest.raises(ValueError, match="[Nn]egative"):
+    with pytest.raises(ValueError, match=r"[Nn]egative"):
         family().fit(X, y, sample_weight=-np.ones(len(y)))
 
