@@ -39,7 +39,8 @@ def test_the_peers_benchmark_compares_every_family_with_every_peer(tmp_path: Pat
     _extras("toad", "scorecardpy")
     from benchmarks.peers import MODELS
 
-    said = _run("peers.py", "--firms", "3000", "--folds", "2", "--out", str(tmp_path), cwd=tmp_path)
+    said = _run("peers.py", "--firms", "3000", "--folds", "2", "--fold-seeds", "0", "1", "--out", str(tmp_path),
+                cwd=tmp_path)
     results = json.loads((tmp_path / "peers.json").read_text())
     assert list(results) == ["German Credit", "synthetic firms (3,000)"]
     for dataset, rows in results.items():
@@ -48,6 +49,8 @@ def test_the_peers_benchmark_compares_every_family_with_every_peer(tmp_path: Pat
             assert ("error" in r) != ("auc" in r), r
             if "auc" in r:
                 assert 0.5 < r["auc"] <= 1, r
+                assert set(r["auc_by_seed"]) == {"0", "1"}, r  # every fold of both fold seeds
+                assert r["auc"] == pytest.approx(sum(r["auc_by_seed"].values()) / 2), r
                 assert 0 < r["brier"] < 0.5, r
                 assert r["rows_per_s"] > 0, r
         ours = {r["model"]: r for r in rows if r["model"].startswith("creditscore")}
