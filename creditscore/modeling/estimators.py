@@ -362,7 +362,7 @@ class CreditGBM(_PDModel):
             if unknown:
                 raise ValueError(f"eval_set's y has classes not in y: {sorted(unknown, key=str)}")
             valid = (pd.DataFrame(self._matrix(Xv, fitted=False), columns=names),
-                     (valid_y == self.bad_class_).astype(float))
+                     (valid_y == self.bad_class_).astype(float), None)  # held-out rows weigh alike
             train = (frame, target, weight)
         elif self.fitted_sizes_["validation_fraction"] == "cv" and min(target.sum(), len(target) - target.sum()) >= 2:
             return self._fit_by_cv(frame, target, weight, cats, progress)
@@ -379,8 +379,7 @@ class CreditGBM(_PDModel):
         params = self._params(frame.shape[1], cats)
         features = [names[j] for j in cats] or "auto"
         dtrain = lgb.Dataset(train[0], train[1], weight=train[2], categorical_feature=features, free_raw_data=True)
-        dvalid = lgb.Dataset(valid[0], valid[1], weight=valid[2] if len(valid) > 2 else None, reference=dtrain,
-                             categorical_feature=features)
+        dvalid = lgb.Dataset(valid[0], valid[1], weight=valid[2], reference=dtrain, categorical_feature=features)
         self.booster_ = lgb.train(
             params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dvalid],
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False),
@@ -555,7 +554,8 @@ class ScorecardModel(_PDModel):
         self.logit_.fit(woe, target, sample_weight=weight)
         self.coef_ = self.logit_.coef_[0].copy()
         self.intercept_ = float(self.logit_.intercept_[0])
-        self.contribution_centres_ = (woe * self.coef_).mean(axis=0)  # contributions relative to the average
+        # contributions relative to the average training row, weighed as the regression weighed it
+        self.contribution_centres_ = np.average(woe * self.coef_, axis=0, weights=weight)
         return self
 
     def _woe(self, frame: pd.DataFrame) -> np.ndarray:

@@ -371,3 +371,14 @@ def test_sample_weights_weigh_rows(family: type) -> None:
     with pytest.raises(ValueError, match=r"[Nn]egative"):
         family().fit(X, y, sample_weight=-np.ones(len(y)))
 
+
+
+def test_weighted_scorecard_contributions_are_relative_to_the_weighted_average_row() -> None:
+    X, y = _table(3000)  # noqa: N806
+    weight = np.where(y == 1, 3.0, 1.0)
+    """A reason says "above / below the average borrower": with weights, the average the model was fitted to."""
+    from creditscore.modeling.contributions import explain
+
+    model = ScorecardModel().fit(X, y, sample_weight=weight)
+    contributions = explain(model, X).contributions
+    assert np.allclose(np.average(contributions, axis=0, weights=weight), 0.0, atol=1e-9)
