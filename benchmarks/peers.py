@@ -33,14 +33,16 @@ Fit = Callable[[pd.DataFrame, np.ndarray], Callable[[pd.DataFrame], np.ndarray]]
 
 
 def ours(family: str) -> Fit:
-    from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
+    from creditscore.modeling.estimators import BlendModel, CreditForest, CreditGBM, ScorecardModel
 
     def fit(X: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray]:  # noqa: N803
         model = {"gbm": CreditGBM,
                  "additive": lambda: CreditGBM(interaction_constraints=[[i] for i in range(X.shape[1])],
                                                num_leaves=4, max_depth=2),
                  "scorecard": ScorecardModel,
-                 "blend": BlendModel}[family]().fit(X, y)
+                 "forest": CreditForest,
+                 "blend": BlendModel,
+                 "blend (scorecard + forest)": lambda: BlendModel(parts=("scorecard", "forest"))}[family]().fit(X, y)
         return model.predict_pd
 
     return fit
@@ -116,7 +118,8 @@ def _categories(X: pd.DataFrame, like: pd.DataFrame | None = None) -> pd.DataFra
 
 MODELS: dict[str, Fit] = {
     "creditscore gbm": ours("gbm"), "creditscore additive": ours("additive"),
-    "creditscore scorecard": ours("scorecard"), "creditscore blend": ours("blend"),
+    "creditscore scorecard": ours("scorecard"), "creditscore forest": ours("forest"),
+    "creditscore blend": ours("blend"), "creditscore blend (scorecard + forest)": ours("blend (scorecard + forest)"),
     "LightGBM (defaults)": plain_lightgbm, "logistic regression (one-hot)": plain_logistic,
     "optbinning Scorecard": optbinning_scorecard, "toad (chi bins + WOE + LR)": toad_scorecard,
     "scorecardpy (woebin + LR)": scorecardpy_scorecard,
@@ -194,15 +197,15 @@ def main() -> None:
                                                           synthetic(args.firms))):
         print(f"\n{dataset}: {len(y):,} rows, {X.shape[1]} columns, {y.mean():.1%} bad, {args.folds} folds "
               f"(seed{'s' if len(args.fold_seeds) > 1 else ''} {', '.join(map(str, args.fold_seeds))})")
-        print(f"  {'model':<32}{'AUC':>14}{'KS':>8}{'Brier':>8}{'fit s':>8}{'score rows/s':>14}")
+        print(f"  {'model':<40}{'AUC':>14}{'KS':>8}{'Brier':>8}{'fit s':>8}{'score rows/s':>14}")
         rows = []
         for name, fit in MODELS.items():
             r = evaluate(name, fit, X, y, args.folds, seeds=args.fold_seeds)
             rows.append(r)
             if "error" in r:
-                print(f"  {name:<32}  failed: {r['error']}", flush=True)
+                print(f"  {name:<40}  failed: {r['error']}", flush=True)
             else:
-                print(f"  {name:<32}{r['auc']:>8.4f} ±{r['auc_sd']:.3f}{r['ks']:>8.3f}{r['brier']:>8.4f}"
+                print(f"  {name:<40}{r['auc']:>8.4f} ±{r['auc_sd']:.3f}{r['ks']:>8.3f}{r['brier']:>8.4f}"
                       f"{r['fit_s']:>8.2f}{r['rows_per_s']:>14,.0f}", flush=True)
         results[dataset] = rows
     out = args.out

@@ -175,7 +175,8 @@ def train(
     source: Annotated[str, typer.Option(help="store (the credit information store) or synthetic (a generated "
                                               "population, with the oracle AUC in the report)")] = "store",
     families: Annotated[str, typer.Option(help="comma-separated: gbm, additive, scorecard, blend (the scorecard's "
-                                                "and the additive model's log-odds, weighted)")]
+                                                "and the additive model's log-odds, weighted), forest (a random "
+                                                "forest: for small samples)")]
     = "gbm,additive,scorecard,blend",
     firms: Annotated[int, typer.Option(help="synthetic source: firms")] = 30_000,
     households: Annotated[int, typer.Option(help="synthetic source: households")] = 30_000,

@@ -32,7 +32,7 @@ from creditscore.errors import ModelMismatch
 from creditscore.features.catalogue import Catalogue
 from creditscore.modeling.additive import AdditiveExplainer
 from creditscore.modeling.calibration import Calibrator
-from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditForest, CreditGBM, ScorecardModel
 from creditscore.modeling.scales import MasterScale
 from creditscore.resources import DEMO_BUNDLES
 
@@ -101,7 +101,7 @@ def read_manifest(folder: Path) -> dict[str, object]:
             raise ModelMismatch(f"bundle {folder}: bundle.json records no hash for {name}")
     return meta
 
-FAMILIES = ("gbm", "scorecard", "additive", "blend")
+FAMILIES = ("gbm", "scorecard", "additive", "blend", "forest")
 
 
 def library_versions() -> dict[str, str]:
@@ -135,12 +135,18 @@ class ModelBundle:
                        meta: dict[str, object] | None = None) -> ModelBundle:
         meta = dict(meta or {})
         if isinstance(estimator, BlendModel):  # both parts, and the weights that add their margins
+            if tuple(estimator.parts) != ("scorecard", "additive"):
+                raise ValueError(f"a bundle holds the trainer's blend of scorecard and additive model; this blend's "
+                                 f"parts are {list(estimator.parts)} (an analyst's estimator: keep it with "
+                                 "joblib or MLflow's sklearn flavour)")
             meta["blend"] = {"weights": [float(w) for w in estimator.weights_], "intercept": estimator.intercept_}
             meta["contribution_centres"] = estimator.scorecard_.contribution_centres_.tolist()
             booster = lgb.Booster(model_str=estimator.additive_.model_string())
             scorecard = estimator.scorecard_
         else:
             booster = lgb.Booster(model_str=estimator.model_string()) if isinstance(estimator, CreditGBM) else None
+            if isinstance(estimator, CreditForest):  # LightGBM's raw score of a forest is the trees' sum
+                meta["raw_scale"] = estimator.raw_scale_
             scorecard = estimator if isinstance(estimator, ScorecardModel) else None
         return cls(segment=segment, family=family, feature_names=list(catalogue.ids),
                    catalogue_version=catalogue.version, catalogue_hash=catalogue.hash, calibrator=calibrator,
@@ -177,6 +183,11 @@ class ModelBundle:
         """A blend's weights (scorecard, additive) and intercept; None for a single model."""
         return self.meta.get("blend")  # type: ignore[return-value]
 
+    @property
+    def raw_scale(self) -> float:
+        """What turns the booster's raw score into log-odds: 1, or 1/trees for a forest (:class:`CreditForest`)."""
+        return float(self.meta.get("raw_scale", 1.0))  # type: ignore[arg-type]
+
     def margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Log-odds of default before calibration (what the explanations decompose)."""
         matrix = self.matrix(X)
@@ -188,7 +199,8 @@ class ModelBundle:
             points = self.scorecard.margin(pd.DataFrame(matrix, columns=self.feature_names))
             return self.blend["intercept"] + w[0] * points + w[1] * additive
         if self.booster is not None:
-            return self.booster.predict(matrix, raw_score=True, num_threads=1 if len(matrix) < 1000 else 0)
+            raw = self.booster.predict(matrix, raw_score=True, num_threads=1 if len(matrix) < 1000 else 0)
+            return raw * self.raw_scale
         assert self.scorecard is not None
         return self.scorecard.margin(pd.DataFrame(matrix, columns=self.feature_names))
 

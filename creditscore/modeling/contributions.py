@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from creditscore.modeling.bundle import ModelBundle
-from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditForest, CreditGBM, ScorecardModel
 
 __all__ = ["Explanation", "explain", "named_reasons"]
 
@@ -53,15 +53,15 @@ class Explanation:
         return pd.DataFrame(self.contributions, index=self.subjects, columns=self.feature_names)
 
 
-def explain(model: ModelBundle | CreditGBM | ScorecardModel | BlendModel, X: pd.DataFrame, *,  # noqa: N803
+def explain(model: ModelBundle | CreditGBM | CreditForest | ScorecardModel | BlendModel, X: pd.DataFrame, *,  # noqa: N803
             threads: int = 0) -> Explanation:
     """Contributions for every row of ``X``: a model bundle's indicators, or any fitted estimator of ours on the
     table it was fitted on (a plain DataFrame with its own columns — text and categories included)."""
     if isinstance(model, BlendModel):  # weighted parts: contributions still add up to the margin
-        parts = [explain(model.scorecard_, X, threads=threads), explain(model.additive_, X, threads=threads)]
+        parts = [explain(part, X, threads=threads) for part in model.parts_]
         w = model.weights_
-        values = w[0] * parts[0].contributions + w[1] * parts[1].contributions
-        base = model.intercept_ + w[0] * parts[0].base_value + w[1] * parts[1].base_value
+        values = sum(wj * part.contributions for wj, part in zip(w, parts, strict=True))
+        base = model.intercept_ + sum(wj * part.base_value for wj, part in zip(w, parts, strict=True))
         return Explanation(subjects=parts[0].subjects, feature_names=parts[0].feature_names, values=parts[0].values,
                            contributions=values, base_value=base, margin=base + values.sum(axis=1))
     if isinstance(model, CreditGBM | ScorecardModel):
@@ -83,7 +83,7 @@ def explain(model: ModelBundle | CreditGBM | ScorecardModel | BlendModel, X: pd.
         values = additive.contributions(bundle.booster, matrix, threads=threads)
         base = additive.base_value
     elif bundle.booster is not None:
-        contrib = bundle.booster.predict(matrix, pred_contrib=True, num_threads=threads)
+        contrib = bundle.booster.predict(matrix, pred_contrib=True, num_threads=threads) * bundle.raw_scale
         values, base = contrib[:, :-1], float(contrib[0, -1]) if len(contrib) else 0.0
     else:
         sc = bundle.scorecard
@@ -101,8 +101,7 @@ def _explain_estimator(model: CreditGBM | ScorecardModel, X: pd.DataFrame, *,  #
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
     if isinstance(model, CreditGBM):
         matrix = model._matrix(frame)
-        contrib = model.booster_.predict(matrix, pred_contrib=True, num_iteration=model.best_iteration_,
-                                         num_threads=threads or (1 if len(matrix) < 1000 else 0))
+        contrib = model.contributions(matrix, threads=threads or (1 if len(matrix) < 1000 else 0))
         values, base = contrib[:, :-1], float(contrib[0, -1]) if len(contrib) else 0.0
         names = list(model.table_.names) if model.table_ is not None else [f"x{i}" for i in range(matrix.shape[1])]
     else:

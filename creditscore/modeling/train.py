@@ -28,7 +28,7 @@ from creditscore.features.catalogue import Catalogue
 from creditscore.modeling import metrics
 from creditscore.modeling.bundle import ModelBundle
 from creditscore.modeling.calibration import Calibrator
-from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditForest, CreditGBM, ScorecardModel
 from creditscore.modeling.scales import MasterScale, load_scales
 from creditscore.policy import Policy, load_policy
 
@@ -81,10 +81,13 @@ def make_estimator(family: str, catalogue: Catalogue) -> CreditGBM | ScorecardMo
         return ScorecardModel(monotone_constraints=mono, categorical_features=cats)
     if family == "blend":  # the trainer builds it from the scorecard and additive families it fitted
         return BlendModel(monotone_constraints=mono, categorical_features=cats)
-    raise InvalidValue(f"unknown model family {family!r}; expected gbm, additive, scorecard or blend")
+    if family == "forest":
+        return CreditForest(monotone_constraints=mono, categorical_features=cats)
+    raise InvalidValue(f"unknown model family {family!r}; expected gbm, additive, scorecard, blend or forest")
 
 
-EXPLANATION_COST = ("scorecard", "additive", "blend", "gbm")  # cheapest to explain first
+EXPLANATION_COST = ("scorecard", "additive", "blend", "gbm", "forest")  # cheapest to explain first (a forest's
+# 500 deep trees cost the most TreeSHAP)
 
 
 def choose_champion(validation_auc: dict[str, float], tie_auc: float = 0.005) -> tuple[str, str]:
@@ -188,6 +191,8 @@ def train_segment(
                                                                        eval_set=(X["valid"], y["valid"]))
                 pieces.append(fitted[part])
             estimator = BlendModel.of_parts(*pieces, X["valid"], y["valid"])
+        elif isinstance(estimator, CreditForest):
+            estimator.fit(X["train"], y["train"], progress=lambda n, _, step=step: say(f"{step}: {n} trees"))
         elif isinstance(estimator, CreditGBM):
             estimator.fit(X["train"], y["train"], eval_set=(X["valid"], y["valid"]),
                           progress=lambda n, best, step=step: say(f"{step}: round {n} (best so far {best})"))

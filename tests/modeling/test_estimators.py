@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from creditscore.modeling.estimators import BlendModel, CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditForest, CreditGBM, ScorecardModel
 
 
 def _data(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -30,12 +30,14 @@ NAMED_LABELS = dict.fromkeys(
      "check_fit2d_1feature", "check_sample_weights_shape", "check_sample_weights_not_overwritten",
      "check_sample_weights_pandas_series", "check_sample_weights_not_an_array"),
     "labels other than 0/1 need bad_class (refused by design)")
-# LightGBM's leaf sizes count rows, and the early-stopping hold-out draws rows: a row weighing 2 is not two rows.
+# LightGBM's leaf sizes count rows, and the early-stopping hold-out (the forest's row samples) draws rows: a row
+# weighing 2 is not two rows.
 ROWS_NOT_WEIGHTS = {"check_sample_weight_equivalence_on_dense_data":
-                    "leaf sizes and the hold-out count rows, not weights (by design)"}
+                    "leaf sizes and the row samples count rows, not weights (by design)"}
 
 
 @parametrize_with_checks([CreditGBM(n_estimators=20, min_child_samples=5, early_stopping_rounds=5),
+                          CreditForest(n_estimators=20),
                           ScorecardModel(max_n_bins=3, min_bin_size=0.1)],
                          expected_failed_checks=lambda estimator: NAMED_LABELS | (
                               ROWS_NOT_WEIGHTS if isinstance(estimator, CreditGBM) else {}))
@@ -43,7 +45,8 @@ def test_sklearn_compatible(estimator, check) -> None:
     check(estimator)
 
 
-@pytest.mark.parametrize("model", [CreditGBM(n_estimators=20, min_child_samples=5), ScorecardModel(max_n_bins=3)])
+@pytest.mark.parametrize("model", [CreditGBM(n_estimators=20, min_child_samples=5), CreditForest(n_estimators=20),
+                                   ScorecardModel(max_n_bins=3)])
 def test_the_checks_expected_to_fail_fail_only_for_naming_the_bad_class(model) -> None:
     X, y = _data(400)  # noqa: N806
     with pytest.raises(ValueError, match="bad_class="):
@@ -57,9 +60,10 @@ def test_the_checks_expected_to_fail_fail_only_for_naming_the_bad_class(model) -
     assert np.allclose(fitted.predict_proba(X)[:, 1], fitted.predict_pd(X))
 
 
-def test_gbm_respects_monotone_constraints() -> None:
+@pytest.mark.parametrize("family", [CreditGBM, CreditForest])
+def test_gbm_respects_monotone_constraints(family: type) -> None:
     X, y = _data()  # noqa: N806
-    model = CreditGBM(monotone_constraints=[1, -1, 0]).fit(X, y)
+    model = family(monotone_constraints=[1, -1, 0]).fit(X, y)
     grid = np.linspace(-3, 3, 25)
     for row in X.sample(30, random_state=1).itertuples(index=False):
         up = pd.DataFrame({"risk_up": grid, "risk_down": row.risk_down, "noise": row.noise})
@@ -161,7 +165,7 @@ def test_the_scorecard_takes_the_same_table() -> None:
     assert all("nan" not in group for group in region["groups"])
 
 
-@pytest.mark.parametrize("model", [CreditGBM(n_estimators=50), ScorecardModel()])
+@pytest.mark.parametrize("model", [CreditGBM(n_estimators=50), CreditForest(n_estimators=50), ScorecardModel()])
 def test_text_labels_need_the_bad_class_named(model) -> None:
     from sklearn.metrics import roc_auc_score
 
@@ -182,7 +186,7 @@ def test_text_labels_need_the_bad_class_named(model) -> None:
         model.set_params(bad_class="default").fit(X, words)
 
 
-@pytest.mark.parametrize("model", [CreditGBM(n_estimators=30), ScorecardModel()])
+@pytest.mark.parametrize("model", [CreditGBM(n_estimators=30), CreditForest(n_estimators=30), ScorecardModel()])
 def test_other_columns_at_predict_are_refused(model) -> None:
     X, y = _table(1500)  # noqa: N806
     model.fit(X, y)
@@ -196,6 +200,8 @@ def test_a_monotone_constraint_on_a_categorical_column_is_an_error_not_an_abort(
     X, y = _table(1500)  # noqa: N806
     with pytest.raises(ValueError, match=r"categorical column.*\['region'\]"):
         CreditGBM(monotone_constraints=[1, 0, 0, 1]).fit(X, y)
+    with pytest.raises(ValueError, match=r"categorical column.*\['region'\]"):  # the forest: the same check
+        CreditForest(monotone_constraints=[1, 0, 0, 1]).fit(X, y)
     codes = X.assign(region=X["region"].astype("category").cat.codes, sector=X["sector"].cat.codes)
     with pytest.raises(ValueError, match=r"\['sector'\]"):  # integer codes named categorical: the same
         CreditGBM(monotone_constraints=[0, -1, 0, 1], categorical_features=["region", "sector"]).fit(codes, y)
@@ -228,7 +234,7 @@ def test_small_data_gets_real_trees() -> None:
     assert max(leaves) > 5
 
 
-@pytest.mark.parametrize("model", [CreditGBM(n_estimators=100), ScorecardModel()])
+@pytest.mark.parametrize("model", [CreditGBM(n_estimators=100), CreditForest(n_estimators=100), ScorecardModel()])
 def test_explain_works_on_a_fitted_estimator_and_a_plain_table(model) -> None:
     """No bundle, no catalogue: contributions that add up to the model's log-odds, and reasons from names."""
     from creditscore.modeling.contributions import explain, named_reasons
@@ -308,7 +314,7 @@ def test_the_gbm_says_when_early_stopping_never_stopped() -> None:
     assert model.best_iteration_ < 600
 
 
-@pytest.mark.parametrize("family", [CreditGBM, ScorecardModel, BlendModel])
+@pytest.mark.parametrize("family", [CreditGBM, CreditForest, ScorecardModel, BlendModel])
 def test_an_empty_column_is_neutral_and_a_date_column_is_refused(family: type) -> None:
     """Tables as analysts bring them: a column with no value in this sample (a feed that had not started) fits,
     and adds nothing; a date column is refused with what to do (as categories, every date was a level of its
@@ -322,7 +328,7 @@ def test_an_empty_column_is_neutral_and_a_date_column_is_refused(family: type) -
     again = family().fit(X, y)
     contributions = explain(model, X.assign(empty=np.nan).head(50))
     assert np.allclose(contributions.contributions[:, list(contributions.feature_names).index("empty")], 0.0)
-    if family is not CreditGBM:  # the binned families give the column nothing at all: the same model
+    if family in (ScorecardModel, BlendModel):  # the binned families give the column nothing at all: the same model
         assert np.allclose(model.decision_function(X.assign(empty=np.nan)), again.decision_function(X), atol=1e-6)
     if family is ScorecardModel:  # and it is saved and read like any other
         table = X.assign(empty=np.nan)
@@ -334,7 +340,7 @@ def test_an_empty_column_is_neutral_and_a_date_column_is_refused(family: type) -
             family().fit(X.assign(when=when), y)
 
 
-@pytest.mark.parametrize("family", [CreditGBM, ScorecardModel, BlendModel])
+@pytest.mark.parametrize("family", [CreditGBM, CreditForest, ScorecardModel, BlendModel])
 def test_scikit_learns_scorers_and_searches_measure_the_right_class(family: type) -> None:
     """German Credit as it ships ("good"/"bad"): cross_val_score's roc_auc and GridSearchCV see the model's real
     discrimination — with classes_ as [other, bad] the scorer took "good" as positive and reported 0.21."""
@@ -355,7 +361,7 @@ def test_scikit_learns_scorers_and_searches_measure_the_right_class(family: type
             assert search.best_score_ > 0.75
 
 
-@pytest.mark.parametrize("family", [CreditGBM, ScorecardModel, BlendModel])
+@pytest.mark.parametrize("family", [CreditGBM, CreditForest, ScorecardModel, BlendModel])
 def test_sample_weights_weigh_rows(family: type) -> None:
     """Defaults weighed three times (an analyst's correction for a sample that under-counts them) raise the PD
     about threefold in odds; rows of weight 0 that leave one class are refused with a reason."""
@@ -382,3 +388,51 @@ def test_weighted_scorecard_contributions_are_relative_to_the_weighted_average_r
     model = ScorecardModel().fit(X, y, sample_weight=weight)
     contributions = explain(model, X).contributions
     assert np.allclose(np.average(contributions, axis=0, weights=weight), 0.0, atol=1e-9)
+
+
+def test_the_forest_margin_is_the_log_odds_its_probabilities_use() -> None:
+    """LightGBM reports a random forest's raw score and contributions as the trees' sum (its issue #6217) while
+    its probabilities average them: the forest's margin, its PD and its contributions agree with each other."""
+    from sklearn.metrics import roc_auc_score
+
+    from creditscore.modeling.contributions import explain
+
+    X, y = _table(3000)  # noqa: N806
+    test_X, test_y = _table(2000, seed=9)  # noqa: N806
+    forest = CreditForest(n_estimators=200).fit(X, y)
+    assert forest.raw_scale_ == pytest.approx(1 / 200)
+    booster_pd = forest.booster_.predict(forest._matrix(test_X))
+    np.testing.assert_allclose(forest.predict_pd(test_X), booster_pd, rtol=1e-9)
+    e = explain(forest, test_X)
+    np.testing.assert_allclose(e.margin, forest.margin(test_X), atol=1e-9)
+    assert np.abs(e.contributions).max() < 5  # log-odds, not a sum over 200 trees
+    assert roc_auc_score(test_y, forest.predict_pd(test_X)) > 0.75
+    progress: list[tuple[int, int]] = []
+    CreditForest(n_estimators=50).fit(X, y, progress=lambda n, best: progress.append((n, best)))
+    assert progress == [(25, 25), (50, 50)]
+
+
+@pytest.mark.parametrize(("params", "message"), [({"subsample": 1.0, "colsample_bytree": 1.0}, "differ"),
+                                                 ({"subsample": 0.0}, r"\(0, 1\]"),
+                                                 ({"n_estimators": 0}, "at least 1")])
+def test_a_forest_that_cannot_be_grown_is_refused(params: dict, message: str) -> None:
+    X, y = _data(300)  # noqa: N806
+    with pytest.raises(ValueError, match=message):
+        CreditForest(**params).fit(X, y)
+
+
+def test_a_blend_of_any_parts_stays_exactly_explainable() -> None:
+    from creditscore.modeling.contributions import explain
+
+    X, y = _table(2000)  # noqa: N806
+    blend = BlendModel(parts=("scorecard", "forest", "gbm")).fit(X, y)
+    assert len(blend.weights_) == 3
+    assert isinstance(blend.parts_[1], CreditForest)
+    e = explain(blend, X.iloc[:100])
+    np.testing.assert_allclose(e.margin, blend.margin(X.iloc[:100]), atol=1e-9)
+    assert blend.scorecard_ is blend.parts_[0]
+    with pytest.raises(AttributeError, match="no additive part"):
+        _ = blend.additive_
+    for parts in (("scorecard",), ("scorecard", "scorecard"), ("scorecard", "svm")):
+        with pytest.raises(ValueError, match="two or more different families"):
+            BlendModel(parts=parts).fit(X, y)

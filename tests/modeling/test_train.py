@@ -173,3 +173,29 @@ def test_the_stores_dates_begin_with_the_loan_book_not_with_the_records(populati
     assert found[0] == pd.Timestamp(2020, 6, 30)
     without_book = {k: v for k, v in population.tables.items() if k not in ("loans", "delinquencies")}
     assert observation_dates(without_book)[0] == pd.Timestamp(2017, 6, 30)  # a year of records is all it needs
+
+
+def test_the_forest_is_a_family_whose_bundle_keeps_its_scale(population: Population, tmp_path: Path) -> None:
+    """A forest's booster sums its trees: the bundle records the scale, so the saved model grades and explains as
+    the fitted one did, and a blend a bundle cannot hold is refused with what to do."""
+    from creditscore.modeling.bundle import ModelBundle
+    from creditscore.modeling.contributions import explain
+    from creditscore.modeling.estimators import BlendModel
+
+    steps: list[str] = []
+    result = train_segment(population.tables, "household", population.observation_dates(), families=["forest"],
+                           progress=steps.append)
+    forest = result.families["forest"]
+    assert any(s.startswith("forest (1/1): 500 trees") for s in steps)
+    assert forest.bundle.raw_scale == pytest.approx(1 / 500)
+    assert forest.test["auc"] > 0.7
+    again = ModelBundle.load(forest.bundle.save(tmp_path / "forest"), catalogue=result.catalogue)
+    X = forest.test_features.iloc[:300]  # noqa: N806
+    pd.testing.assert_frame_equal(again.predict(X), forest.bundle.predict(X))
+    e = explain(again, X)
+    np.testing.assert_allclose(e.margin, again.margin(X), atol=1e-9)
+    assert np.abs(e.contributions).max() < 10  # log-odds, not summed over the trees
+    blend = BlendModel(parts=("scorecard", "forest")).fit(X, result.test_frame["default"].to_numpy()[:300])
+    with pytest.raises(ValueError, match="trainer's blend of scorecard and additive"):
+        ModelBundle.from_estimator(blend, segment="household", family="blend", catalogue=result.catalogue,
+                                   calibrator=forest.bundle.calibrator, scale=forest.bundle.scale)
