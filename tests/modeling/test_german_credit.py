@@ -54,8 +54,8 @@ def test_additive_gbm_on_real_data(german) -> None:
 
 def test_the_scorecard_and_forest_blend_reaches_the_best_published_auc(german) -> None:
     """The target: a family at AUC ≥ 0.80 on German Credit (5 folds, the project's seed 0). Measured 0.802 for
-    the blend, 0.7996 for the forest alone, 0.796 for the scorecard; over fold seeds 0, 1, 2 (``python
-    benchmarks/peers.py --fold-seeds 0 1 2``) 0.799, 0.797 and 0.793."""
+    the blend, 0.798 for the forest alone, 0.796 for the scorecard; over fold seeds 0, 1, 2 (``python
+    benchmarks/peers.py --fold-seeds 0 1 2``) 0.7995, 0.798 and 0.793."""
     X, y, _ = german  # noqa: N806 - the table as it ships: text columns
     assert _cv_auc(CreditForest(), X, y) >= 0.79
     assert _cv_auc(BlendModel(parts=("scorecard", "forest")), X, y) >= 0.80
