@@ -32,7 +32,7 @@ from creditscore.errors import ModelMismatch
 from creditscore.features.catalogue import Catalogue
 from creditscore.modeling.additive import AdditiveExplainer
 from creditscore.modeling.calibration import Calibrator
-from creditscore.modeling.estimators import BlendModel, CreditForest, CreditGBM, ScorecardModel
+from creditscore.modeling.estimators import BlendModel, CreditForest, CreditGBM, ScorecardModel, measured_raw_scale
 from creditscore.modeling.scales import MasterScale
 from creditscore.resources import DEMO_BUNDLES
 
@@ -183,10 +183,19 @@ class ModelBundle:
         """A blend's weights (scorecard, additive) and intercept; None for a single model."""
         return self.meta.get("blend")  # type: ignore[return-value]
 
-    @property
+    @functools.cached_property
     def raw_scale(self) -> float:
-        """What turns the booster's raw score into log-odds: 1, or 1/trees for a forest (:class:`CreditForest`)."""
-        return float(self.meta.get("raw_scale", 1.0))  # type: ignore[arg-type]
+        """What turns the booster's raw score into log-odds: 1, or 1/trees for a forest (:class:`CreditForest`).
+
+        A forest's is measured again on the booster as loaded, not only read from ``bundle.json``: a LightGBM that
+        stops summing an ``rf`` model's raw score (its issue #6217) would otherwise shrink every saved forest's
+        margins 500-fold.
+        """
+        if self.booster is None or "raw_scale" not in self.meta:
+            return 1.0
+        rng = np.random.default_rng(0)
+        probe = rng.normal(size=(32, len(self.feature_names))) * np.repeat([1.0, 10.0, 1000.0, 0.0], 8)[:, None]
+        return measured_raw_scale(self.booster, probe, recorded=float(self.meta["raw_scale"]))  # type: ignore[arg-type]
 
     def margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Log-odds of default before calibration (what the explanations decompose)."""

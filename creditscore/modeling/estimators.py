@@ -45,7 +45,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-__all__ = ["BlendModel", "CreditForest", "CreditGBM", "ScorecardModel", "adapted_params"]
+__all__ = ["BlendModel", "CreditForest", "CreditGBM", "ScorecardModel", "adapted_params", "measured_raw_scale"]
 
 _JSON_SPECIAL = re.compile(r'[\[\]{}":,]')
 
@@ -558,19 +558,30 @@ class CreditForest(CreditGBM):
         callbacks = [_every(25, lambda trees, _best: progress(trees, trees))] if progress else []
         self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators, callbacks=callbacks)
         self.best_iteration_ = self.booster_.current_iteration()
-        self.raw_scale_ = self._measured_scale(frame.to_numpy()[:64])
+        self.raw_scale_ = measured_raw_scale(self.booster_, frame.to_numpy()[:64])
         return self
 
-    def _measured_scale(self, rows: np.ndarray) -> float:
-        """What turns LightGBM's raw score into the log-odds its own probabilities use: 1/trees or 1."""
-        raw = self.booster_.predict(rows, raw_score=True)
-        prob = np.clip(self.booster_.predict(rows), 1e-300, 1 - 1e-16)
-        logit = np.log(prob) - np.log1p(-prob)
-        for scale in (1 / self.best_iteration_, 1.0):
-            if np.allclose(raw * scale, logit, rtol=1e-6, atol=1e-6):
-                return scale
-        raise RuntimeError("LightGBM's forest scores are neither the trees' sum nor their average; "
-                           "the margins cannot be trusted with this LightGBM version")
+
+def measured_raw_scale(booster: lgb.Booster, rows: np.ndarray, *, recorded: float | None = None) -> float:
+    """What turns a booster's raw score into the log-odds its own probabilities use: 1, or 1/trees for a forest
+    while LightGBM sums an ``rf`` model's raw score (its issue #6217).
+
+    Measured on ``rows``, not assumed, so a LightGBM that fixes the sum keeps margins right — for models fitted
+    before and after. When the rows cannot tell (every raw score ≈ 0), ``recorded`` is kept.
+    """
+    raw = booster.predict(rows, raw_score=True)
+    prob = np.clip(booster.predict(rows), 1e-300, 1 - 1e-16)
+    logit = np.log(prob) - np.log1p(-prob)
+    fits = [scale for scale in (1 / booster.current_iteration(), 1.0)
+            if np.allclose(raw * scale, logit, rtol=1e-6, atol=1e-9)]
+    if len(fits) == 1:
+        return fits[0]
+    if fits and recorded is not None:  # both fit: the raw scores are all ≈ 0 on these rows
+        return recorded
+    if fits:
+        return fits[0]
+    raise RuntimeError("LightGBM's forest scores are neither the trees' sum nor their average; "
+                       "the margins cannot be trusted with this LightGBM version")
 
 
 class ScorecardModel(_PDModel):

@@ -401,6 +401,10 @@ def test_the_forest_margin_is_the_log_odds_its_probabilities_use() -> None:
     test_X, test_y = _table(2000, seed=9)  # noqa: N806
     forest = CreditForest(n_estimators=200).fit(X, y)
     assert forest.raw_scale_ == pytest.approx(1 / 200)
+    from creditscore.modeling.estimators import measured_raw_scale
+
+    boosted = CreditGBM(n_estimators=50).fit(X, y)
+    assert measured_raw_scale(boosted.booster_, boosted._matrix(test_X)) == 1.0  # a boosted model's is the log-odds
     booster_pd = forest.booster_.predict(forest._matrix(test_X))
     np.testing.assert_allclose(forest.predict_pd(test_X), booster_pd, rtol=1e-9)
     e = explain(forest, test_X)

@@ -195,6 +195,10 @@ def test_the_forest_is_a_family_whose_bundle_keeps_its_scale(population: Populat
     e = explain(again, X)
     np.testing.assert_allclose(e.margin, again.margin(X), atol=1e-9)
     assert np.abs(e.contributions).max() < 10  # log-odds, not summed over the trees
+    import dataclasses
+
+    misrecorded = dataclasses.replace(again, meta={**again.meta, "raw_scale": 1.0})  # as if LightGBM changed
+    assert misrecorded.raw_scale == pytest.approx(1 / 500)  # measured on the booster, not only read back
     blend = BlendModel(parts=("scorecard", "forest")).fit(X, result.test_frame["default"].to_numpy()[:300])
     with pytest.raises(ValueError, match="trainer's blend of scorecard and additive"):
         ModelBundle.from_estimator(blend, segment="household", family="blend", catalogue=result.catalogue,
